@@ -1,0 +1,119 @@
+/// An n-dimensional array of `Float`: a shape plus contiguous row-major storage.
+///
+/// Images are laid out NCHW. Tensors have value semantics: copying one is O(1) and the
+/// storage is duplicated only when a shared tensor is written to (copy-on-write).
+/// `reshaped(_:)` never copies.
+public struct Tensor: Sendable {
+    /// The size of each dimension, outermost first.
+    public private(set) var shape: [Int]
+    var storage: TensorStorage
+
+    /// The number of elements (the product of `shape`; 1 for a scalar).
+    public var count: Int { storage.count }
+
+    /// The number of dimensions.
+    public var rank: Int { shape.count }
+
+    /// Creates a tensor of `shape` filled with `value`.
+    public init(shape: [Int], repeating value: Float) {
+        self.init(uninitializedShape: shape)
+        storage.pointer.initialize(repeating: value, count: count)
+    }
+
+    /// Creates a tensor of `shape` holding `scalars` in row-major order.
+    public init(shape: [Int], scalars: [Float]) {
+        let count = Tensor.elementCount(of: shape)
+        precondition(
+            scalars.count == count,
+            "Tensor(shape:scalars:): shape \(shape) holds \(count) elements, got \(scalars.count) scalars")
+        self.init(uninitializedShape: shape)
+        scalars.withUnsafeBufferPointer { storage.pointer.update(from: $0.baseAddress!, count: count) }
+    }
+
+    /// Creates a one-dimensional tensor from `scalars`.
+    public init(_ scalars: [Float]) {
+        self.init(shape: [scalars.count], scalars: scalars)
+    }
+
+    /// Creates a tensor whose elements are left uninitialised; every element must be
+    /// written before it is read. For kernels that overwrite their whole output.
+    init(uninitializedShape shape: [Int]) {
+        self.shape = shape
+        self.storage = TensorStorage(count: Tensor.elementCount(of: shape))
+    }
+
+    /// The product of the dimensions, checking that none is negative.
+    static func elementCount(of shape: [Int]) -> Int {
+        var count = 1
+        for dimension in shape {
+            precondition(dimension >= 0, "Tensor: negative dimension in shape \(shape)")
+            count *= dimension
+        }
+        return count
+    }
+
+    /// All elements in row-major order.
+    public var scalars: [Float] {
+        Array(UnsafeBufferPointer(start: storage.pointer, count: count))
+    }
+
+    /// The single element of a one-element tensor.
+    public var scalar: Float {
+        precondition(count == 1, "Tensor.scalar: tensor of shape \(shape) has \(count) elements, expected 1")
+        return storage.pointer[0]
+    }
+
+    /// The same elements viewed with another shape of equal element count; never copies.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        var result = self
+        let newCount = Tensor.elementCount(of: newShape)
+        precondition(
+            newCount == count,
+            "reshaped: cannot view shape \(shape) (\(count) elements) as \(newShape) (\(newCount) elements)")
+        result.shape = newShape
+        return result
+    }
+
+    /// Calls `body` with a read-only view of the elements.
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: storage.pointer, count: count))
+    }
+
+    /// Calls `body` with a writable view of the elements, copying shared storage first.
+    public mutating func withUnsafeMutableBufferPointer<R>(
+        _ body: (UnsafeMutableBufferPointer<Float>) throws -> R
+    ) rethrows -> R {
+        makeUnique()
+        return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
+    }
+
+    /// Ensures this tensor is the only owner of its storage.
+    mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&storage) {
+            storage = TensorStorage(copying: storage)
+        }
+    }
+
+    /// The flat row-major offset of a multi-dimensional index.
+    func offset(of index: [Int]) -> Int {
+        precondition(
+            index.count == shape.count,
+            "Tensor subscript: index \(index) has \(index.count) components, shape \(shape) has \(shape.count)")
+        var offset = 0
+        for (position, dimension) in zip(index, shape) {
+            precondition(position >= 0 && position < dimension, "Tensor subscript: index \(index) out of range for shape \(shape)")
+            offset = offset * dimension + position
+        }
+        return offset
+    }
+
+    /// The element at a multi-dimensional index, e.g. `t[0, 2, 1]`.
+    public subscript(_ index: Int...) -> Float {
+        get { storage.pointer[offset(of: index)] }
+        set {
+            let position = offset(of: index)
+            makeUnique()
+            storage.pointer[position] = newValue
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import Tessera
+
+/// Access to the committed reference files in `Tests/TesseraTests/Fixtures/`.
+enum Fixtures {
+    static func url(_ name: String) -> URL {
+        Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(name)
+    }
+
+    /// The fixture's path in the source tree, where record mode writes.
+    static func sourceURL(_ name: String, file: StaticString = #filePath) -> URL {
+        URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures").appendingPathComponent(name)
+    }
+
+    static func load(_ name: String) throws -> SafeTensors {
+        try SafeTensors.read(from: url(name))
+    }
+
+    /// A fresh empty folder for a test's files.
+    static func temporaryFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory
+            .appendingPathComponent("tessera-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+}
