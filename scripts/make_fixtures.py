@@ -8,10 +8,12 @@ need torch: run this script only to regenerate the committed files.
     pip install torch safetensors
     python3 scripts/make_fixtures.py
 """
+import json
 import os
 import sys
 
 import torch
+import torch.nn.functional as F
 from safetensors.torch import save_file
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "Tests", "TesseraTests", "Fixtures")
@@ -37,9 +39,159 @@ def safetensors_interop():
     )
 
 
-GROUPS = {"safetensors": safetensors_interop}
+def with_gradients(function, inputs, generator):
+    """Runs `function` on leaf copies of `inputs`, back-propagates a random output
+    gradient `grad_output`, and returns the output, `grad_output` and input gradients."""
+    leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items()}
+    output = function(**leaves)
+    grad_output = torch.randn(output.shape, generator=generator)
+    output.backward(grad_output)
+    result = {"output": output.detach(), "grad_output": grad_output}
+    result.update({f"grad_{k}": v.grad for k, v in leaves.items()})
+    return result
+
+
+def cases(file, builders):
+    """Saves every case's tensors as `caseN.name`, its parameters as metadata `caseN`."""
+    tensors, metadata = {}, {}
+    for index, (parameters, values) in enumerate(builders):
+        metadata[f"case{index}"] = json.dumps(parameters)
+        tensors.update({f"case{index}.{k}": v.detach() for k, v in values.items()})
+    metadata["count"] = str(len(builders))
+    save(file, tensors, metadata)
+
+
+def convolutions():
+    g = torch.Generator().manual_seed(1)
+    conv_cases = []
+    for batch, cin, cout, k, stride, padding, dilation, h, w in [
+        (1, 3, 4, 3, 1, 1, 1, 8, 8), (3, 2, 5, 3, 2, 1, 1, 9, 7), (2, 4, 3, 1, 1, 0, 1, 6, 5),
+        (1, 2, 3, 5, 1, 2, 1, 7, 7), (2, 3, 2, 3, 1, 2, 2, 8, 6), (1, 1, 4, 1, 2, 0, 1, 7, 7),
+    ]:
+        inputs = {
+            "input": torch.randn(batch, cin, h, w, generator=g),
+            "weight": torch.randn(cout, cin, k, k, generator=g) * 0.3,
+            "bias": torch.randn(cout, generator=g),
+        }
+        params = {"stride": stride, "padding": padding, "dilation": dilation}
+        conv_cases.append((params, {**inputs, **with_gradients(
+            lambda input, weight, bias: F.conv2d(input, weight, bias, stride, padding, dilation), inputs, g)}))
+    cases("conv2d.safetensors", conv_cases)
+
+    transposed = []
+    for batch, cin, cout, k, stride, padding, output_padding, h, w in [
+        (2, 4, 3, 2, 2, 0, 0, 4, 5), (1, 3, 2, 3, 2, 1, 1, 5, 4), (2, 2, 3, 3, 1, 1, 0, 6, 6),
+    ]:
+        inputs = {
+            "input": torch.randn(batch, cin, h, w, generator=g),
+            "weight": torch.randn(cin, cout, k, k, generator=g) * 0.3,
+            "bias": torch.randn(cout, generator=g),
+        }
+        params = {"stride": stride, "padding": padding, "output_padding": output_padding}
+        transposed.append((params, {**inputs, **with_gradients(
+            lambda input, weight, bias: F.conv_transpose2d(input, weight, bias, stride, padding, output_padding),
+            inputs, g)}))
+    cases("conv_transpose2d.safetensors", transposed)
+
+
+def pooling_and_resampling():
+    g = torch.Generator().manual_seed(2)
+    pools = []
+    for kernel, stride, shape in [(2, 2, (2, 3, 8, 6)), (2, 2, (1, 2, 7, 9)), (3, 2, (1, 2, 9, 8))]:
+        inputs = {"input": torch.randn(*shape, generator=g)}
+        pools.append(({"kernel": kernel, "stride": stride}, {**inputs, **with_gradients(
+            lambda input: F.max_pool2d(input, kernel, stride), inputs, g)}))
+    cases("max_pool2d.safetensors", pools)
+
+    upsamples = []
+    for shape in [(2, 3, 4, 5), (1, 2, 1, 3), (1, 1, 7, 6)]:
+        inputs = {"input": torch.randn(*shape, generator=g)}
+        upsamples.append(({"factor": 2}, {**inputs, **with_gradients(
+            lambda input: F.interpolate(input, scale_factor=2, mode="bilinear", align_corners=True), inputs, g)}))
+    cases("upsample_bilinear2d.safetensors", upsamples)
+
+
+def normalisation():
+    g = torch.Generator().manual_seed(3)
+    norms = []
+    for training, shape in [(True, (4, 3, 5, 6)), (True, (2, 2, 3, 3)), (False, (3, 3, 4, 4))]:
+        channels = shape[1]
+        inputs = {
+            "input": torch.randn(*shape, generator=g) * 2 + 0.5,
+            "weight": torch.randn(channels, generator=g),
+            "bias": torch.randn(channels, generator=g),
+        }
+        running_mean = torch.randn(channels, generator=g) * 0.1
+        running_var = torch.rand(channels, generator=g) + 0.5
+        mean_after, var_after = running_mean.clone(), running_var.clone()
+        values = with_gradients(
+            lambda input, weight, bias: F.batch_norm(
+                input, mean_after, var_after, weight, bias, training=training, momentum=0.1, eps=1e-5),
+            inputs, g)
+        values.update(inputs)
+        values.update({"running_mean": running_mean, "running_var": running_var,
+                       "running_mean_after": mean_after, "running_var_after": var_after})
+        norms.append(({"training": training}, values))
+    cases("batch_norm.safetensors", norms)
+
+
+def activations_and_losses():
+    g = torch.Generator().manual_seed(4)
+    softmaxes = []
+    for log in [False, True]:
+        inputs = {"input": torch.randn(2, 4, 3, 5, generator=g) * 3}
+        function = (lambda input: F.log_softmax(input, 1)) if log else (lambda input: F.softmax(input, 1))
+        softmaxes.append(({"log": log}, {**inputs, **with_gradients(function, inputs, g)}))
+    cases("softmax.safetensors", softmaxes)
+
+    tensors = {}
+    logits = torch.randn(2, 1, 6, 5, generator=g) * 4
+    targets = (torch.rand(2, 1, 6, 5, generator=g) > 0.6).float()
+    leaf = logits.clone().requires_grad_(True)
+    loss = F.binary_cross_entropy_with_logits(leaf, targets)
+    loss.backward()
+    tensors.update({"bce.logits": logits, "bce.targets": targets, "bce.loss": loss.detach().reshape(1), "bce.grad": leaf.grad})
+
+    logits = torch.randn(2, 4, 5, 3, generator=g) * 2
+    labels = torch.randint(0, 4, (2, 5, 3), generator=g)
+    labels[0, 0, :] = 255
+    weights = torch.tensor([0.5, 1.0, 2.0, 1.5])
+    for name, kwargs in [("ce", {}), ("ce_weighted", {"weight": weights, "ignore_index": 255})]:
+        leaf = logits.clone().requires_grad_(True)
+        safe_labels = labels if "ignore_index" in kwargs else labels.clamp(max=3)
+        loss = F.cross_entropy(leaf, safe_labels, **kwargs)
+        loss.backward()
+        tensors.update({f"{name}.targets": safe_labels, f"{name}.loss": loss.detach().reshape(1), f"{name}.grad": leaf.grad})
+    tensors.update({"ce.logits": logits, "ce_weighted.weights": weights})
+
+    # Pytorch-UNet's dice_loss (utils/dice_score.py) on sigmoid probabilities, binary case.
+    def dice_coeff(input, target, epsilon=1e-6):
+        sum_dim = (-1, -2, -3)
+        inter = 2 * (input * target).sum(dim=sum_dim)
+        sets_sum = input.sum(dim=sum_dim) + target.sum(dim=sum_dim)
+        sets_sum = torch.where(sets_sum == 0, inter, sets_sum)
+        return ((inter + epsilon) / (sets_sum + epsilon)).mean()
+
+    probabilities = torch.rand(3, 1, 4, 5, generator=g)
+    masks = (torch.rand(3, 1, 4, 5, generator=g) > 0.5).float()
+    leaf = probabilities.clone().requires_grad_(True)
+    loss = 1 - dice_coeff(leaf.squeeze(1), masks.squeeze(1))
+    loss.backward()
+    tensors.update({"dice.probabilities": probabilities, "dice.targets": masks,
+                    "dice.loss": loss.detach().reshape(1), "dice.grad": leaf.grad})
+    save("losses.safetensors", tensors)
+
+
+GROUPS = {
+    "safetensors": safetensors_interop,
+    "convolutions": convolutions,
+    "pooling": pooling_and_resampling,
+    "normalisation": normalisation,
+    "losses": activations_and_losses,
+}
 
 if __name__ == "__main__":
+    torch.use_deterministic_algorithms(True)
     os.makedirs(FIXTURES, exist_ok=True)
     for name in sys.argv[1:] or GROUPS:
         GROUPS[name]()

@@ -1,0 +1,172 @@
+/// Batch normalisation over the channels of `[N, C, H, W]` (PyTorch's `batch_norm`):
+/// `y = (x − μ) / √(σ² + ε) · γ + β`.
+///
+/// In training, μ and σ² are the batch's per-channel mean and biased variance, and the
+/// running statistics move towards the batch's mean and *unbiased* variance with
+/// `momentum`; in evaluation the running statistics are used.
+public enum BatchNormalization {
+    /// What the backward pass needs from the forward pass.
+    public struct Saved: Sendable {
+        /// The per-channel mean used for normalising.
+        public let mean: [Float]
+        /// The per-channel `1 / √(σ² + ε)` used for normalising.
+        public let inverseStandardDeviation: [Float]
+        /// Whether μ and σ² came from the batch (training) rather than the running statistics.
+        public let usedBatchStatistics: Bool
+    }
+
+    /// Normalises with the batch's statistics and updates the running ones.
+    public static func trainingForward(
+        input: Tensor, weight: Tensor, bias: Tensor,
+        runningMean: inout Tensor, runningVariance: inout Tensor,
+        momentum: Float = 0.1, epsilon: Float = 1e-5
+    ) -> (output: Tensor, saved: Saved) {
+        let (channels, plane) = checkShapes(input: input, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance)
+        let batch = input.shape[0], elements = batch * plane
+        precondition(elements > 1, "batch_norm: training needs more than one value per channel, got input \(input.shape)")
+        var mean = [Float](repeating: 0, count: channels)
+        var variance = [Float](repeating: 0, count: channels)
+        mean.withUnsafeMutableBufferPointer { meanBuffer in
+            variance.withUnsafeMutableBufferPointer { varianceBuffer in
+                nonisolated(unsafe) let source = input.storage.pointer
+                nonisolated(unsafe) let means = meanBuffer.baseAddress!, variances = varianceBuffer.baseAddress!
+                Parallel.forEach(channels) { channel in
+                    var total = 0.0
+                    for image in 0..<batch {
+                        let x = source + (image * channels + channel) * plane
+                        var partial: Float = 0
+                        for index in 0..<plane { partial += x[index] }
+                        total += Double(partial)
+                    }
+                    let channelMean = total / Double(elements)
+                    var squares = 0.0
+                    for image in 0..<batch {
+                        let x = source + (image * channels + channel) * plane
+                        var partial: Float = 0
+                        let centre = Float(channelMean)
+                        for index in 0..<plane {
+                            let d = x[index] - centre
+                            partial += d * d
+                        }
+                        squares += Double(partial)
+                    }
+                    means[channel] = Float(channelMean)
+                    variances[channel] = Float(squares / Double(elements))
+                }
+            }
+        }
+        let inverse = variance.map { 1 / (($0 + epsilon).squareRoot()) }
+        let unbiasedScale = Float(elements) / Float(elements - 1)
+        runningMean.withUnsafeMutableBufferPointer { running in
+            for channel in 0..<channels { running[channel] = (1 - momentum) * running[channel] + momentum * mean[channel] }
+        }
+        runningVariance.withUnsafeMutableBufferPointer { running in
+            for channel in 0..<channels {
+                running[channel] = (1 - momentum) * running[channel] + momentum * variance[channel] * unbiasedScale
+            }
+        }
+        let output = normalise(input, mean: mean, inverseStandardDeviation: inverse, weight: weight, bias: bias)
+        return (output, Saved(mean: mean, inverseStandardDeviation: inverse, usedBatchStatistics: true))
+    }
+
+    /// Normalises with the running statistics (evaluation mode).
+    public static func inferenceForward(
+        input: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVariance: Tensor,
+        epsilon: Float = 1e-5
+    ) -> (output: Tensor, saved: Saved) {
+        _ = checkShapes(input: input, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance)
+        let mean = runningMean.scalars
+        let inverse = runningVariance.scalars.map { 1 / (($0 + epsilon).squareRoot()) }
+        let output = normalise(input, mean: mean, inverseStandardDeviation: inverse, weight: weight, bias: bias)
+        return (output, Saved(mean: mean, inverseStandardDeviation: inverse, usedBatchStatistics: false))
+    }
+
+    /// Gradients with respect to the input, γ and β.
+    ///
+    /// With batch statistics, `dx = γ·s/M · (M·dy − Σdy − x̂·Σ(dy·x̂))` where `s = 1/√(σ²+ε)`,
+    /// `x̂ = (x − μ)·s` and `M = N·H·W`; with running statistics, `dx = γ·s·dy`.
+    public static func backward(
+        gradientOfOutput gradient: Tensor, input: Tensor, weight: Tensor, saved: Saved
+    ) -> (input: Tensor, weight: Tensor, bias: Tensor) {
+        precondition(gradient.shape == input.shape, "batch_norm backward: gradient \(gradient.shape) differs from input \(input.shape)")
+        let batch = input.shape[0], channels = input.shape[1]
+        let plane = input.shape.dropFirst(2).reduce(1, *), elements = batch * plane
+        let gradientInput = Tensor(uninitializedShape: input.shape)
+        let gradientWeight = Tensor(uninitializedShape: [channels])
+        let gradientBias = Tensor(uninitializedShape: [channels])
+        saved.mean.withUnsafeBufferPointer { meanBuffer in
+            saved.inverseStandardDeviation.withUnsafeBufferPointer { inverseBuffer in
+                nonisolated(unsafe) let x = input.storage.pointer, dy = gradient.storage.pointer
+                nonisolated(unsafe) let dx = gradientInput.storage.pointer
+                nonisolated(unsafe) let dWeight = gradientWeight.storage.pointer, dBias = gradientBias.storage.pointer
+                nonisolated(unsafe) let gamma = weight.storage.pointer
+                nonisolated(unsafe) let means = meanBuffer.baseAddress!, inverses = inverseBuffer.baseAddress!
+                Parallel.forEach(channels) { channel in
+                    let mean = means[channel], inverse = inverses[channel]
+                    var sumGradient = 0.0, sumGradientTimesNormalised = 0.0
+                    for image in 0..<batch {
+                        let offset = (image * channels + channel) * plane
+                        var partialGradient: Float = 0, partialProduct: Float = 0
+                        for index in 0..<plane {
+                            let g = dy[offset + index]
+                            partialGradient += g
+                            partialProduct += g * (x[offset + index] - mean)
+                        }
+                        sumGradient += Double(partialGradient)
+                        sumGradientTimesNormalised += Double(partialProduct) * Double(inverse)
+                    }
+                    dBias[channel] = Float(sumGradient)
+                    dWeight[channel] = Float(sumGradientTimesNormalised)
+                    let scale = gamma[channel] * inverse
+                    if saved.usedBatchStatistics {
+                        let meanGradient = Float(sumGradient / Double(elements))
+                        let meanProduct = Float(sumGradientTimesNormalised / Double(elements))
+                        for image in 0..<batch {
+                            let offset = (image * channels + channel) * plane
+                            for index in 0..<plane {
+                                let normalised = (x[offset + index] - mean) * inverse
+                                dx[offset + index] = scale * (dy[offset + index] - meanGradient - normalised * meanProduct)
+                            }
+                        }
+                    } else {
+                        for image in 0..<batch {
+                            let offset = (image * channels + channel) * plane
+                            for index in 0..<plane { dx[offset + index] = scale * dy[offset + index] }
+                        }
+                    }
+                }
+            }
+        }
+        return (gradientInput, gradientWeight, gradientBias)
+    }
+
+    /// `y = (x − mean) · inverse · γ + β`, parallel over channels.
+    private static func normalise(
+        _ input: Tensor, mean: [Float], inverseStandardDeviation inverse: [Float], weight: Tensor, bias: Tensor
+    ) -> Tensor {
+        let batch = input.shape[0], channels = input.shape[1]
+        let plane = input.shape.dropFirst(2).reduce(1, *)
+        let output = Tensor(uninitializedShape: input.shape)
+        nonisolated(unsafe) let x = input.storage.pointer, y = output.storage.pointer
+        nonisolated(unsafe) let gamma = weight.storage.pointer, beta = bias.storage.pointer
+        Parallel.forEach(batch * channels) { index in
+            let channel = index % channels
+            let scale = gamma[channel] * inverse[channel]
+            let shift = beta[channel] - mean[channel] * scale
+            let start = index * plane
+            for position in start..<(start + plane) { y[position] = x[position] * scale + shift }
+        }
+        return output
+    }
+
+    private static func checkShapes(
+        input: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVariance: Tensor
+    ) -> (channels: Int, plane: Int) {
+        precondition(input.rank >= 2, "batch_norm: expected input [N, C, …], got \(input.shape)")
+        let channels = input.shape[1]
+        for (name, tensor) in [("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVariance)] {
+            precondition(tensor.shape == [channels], "batch_norm: \(name) has shape \(tensor.shape), expected [\(channels)] for input \(input.shape)")
+        }
+        return (channels, input.shape.dropFirst(2).reduce(1, *))
+    }
+}

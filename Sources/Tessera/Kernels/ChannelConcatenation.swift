@@ -1,0 +1,48 @@
+/// Concatenation of `[N, Cᵢ, …]` tensors along channels, and the split of its gradient.
+public enum ChannelConcatenation {
+    /// `[N, ΣCᵢ, …]` holding each input's channels in order.
+    public static func concatenate(_ inputs: [Tensor]) -> Tensor {
+        precondition(!inputs.isEmpty, "concatenate: no tensors given")
+        let first = inputs[0]
+        precondition(first.rank >= 2, "concatenate: expected [N, C, …], got \(first.shape)")
+        for input in inputs {
+            precondition(
+                input.rank == first.rank && input.shape[0] == first.shape[0] && input.shape.dropFirst(2) == first.shape.dropFirst(2),
+                "concatenate: shapes \(inputs.map(\.shape)) differ outside the channel dimension")
+        }
+        let batch = first.shape[0], plane = first.shape.dropFirst(2).reduce(1, *)
+        let totalChannels = inputs.reduce(0) { $0 + $1.shape[1] }
+        var shape = first.shape
+        shape[1] = totalChannels
+        let output = Tensor(uninitializedShape: shape)
+        nonisolated(unsafe) let target = output.storage.pointer
+        Parallel.forEach(batch * inputs.count) { index in
+            let image = index / inputs.count, part = index % inputs.count
+            let offset = inputs[..<part].reduce(0) { $0 + $1.shape[1] }
+            let channels = inputs[part].shape[1]
+            (target + (image * totalChannels + offset) * plane)
+                .update(from: inputs[part].storage.pointer + image * channels * plane, count: channels * plane)
+        }
+        return output
+    }
+
+    /// Splits `[N, ΣCᵢ, …]` back into tensors of `channelCounts[i]` channels.
+    public static func split(_ tensor: Tensor, channelCounts: [Int]) -> [Tensor] {
+        precondition(
+            tensor.rank >= 2 && channelCounts.reduce(0, +) == tensor.shape[1],
+            "split: channel counts \(channelCounts) do not sum to the channels of \(tensor.shape)")
+        let batch = tensor.shape[0], plane = tensor.shape.dropFirst(2).reduce(1, *)
+        var offset = 0
+        return channelCounts.map { channels in
+            var shape = tensor.shape
+            shape[1] = channels
+            let part = Tensor(uninitializedShape: shape)
+            for image in 0..<batch {
+                (part.storage.pointer + image * channels * plane)
+                    .update(from: tensor.storage.pointer + (image * tensor.shape[1] + offset) * plane, count: channels * plane)
+            }
+            offset += channels
+            return part
+        }
+    }
+}

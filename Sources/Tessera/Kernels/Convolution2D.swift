@@ -1,0 +1,131 @@
+/// 2-D convolution (cross-correlation, as PyTorch's `conv2d`) lowered to im2col + GEMM,
+/// one image at a time (Caffe's `BaseConvolutionLayer`).
+///
+/// Shapes: input `x` `[N, C, H, W]`, weight `W` `[Cout, C, kH, kW]` viewed as the matrix
+/// `[Cout, K]` with `K = C·kH·kW`, output `y` `[N, Cout, Ho, Wo]`; per image the column
+/// matrix is `cols = im2col(x)` `[K, P]` with `P = Ho·Wo`.
+/// - forward: `y = W · cols (+ bias)`
+/// - backward-weight: `dW = Σₙ dy · colsᵀ`
+/// - backward-data: `dx = col2im(Wᵀ · dy)`
+/// A 1×1 kernel with stride 1 and no padding uses the input itself as `cols`.
+public enum Convolution2D {
+    /// The geometry of one image of `inputShape` under a weight of `weightShape`.
+    public static func geometry(
+        inputShape: [Int], weightShape: [Int], stride: Size2D, padding: Size2D, dilation: Size2D
+    ) -> ConvolutionGeometry {
+        precondition(
+            inputShape.count == 4 && weightShape.count == 4 && inputShape[1] == weightShape[1],
+            "conv2d: input \(inputShape) needs [N, C, H, W] and weight \(weightShape) [Cout, C, kH, kW] with equal C")
+        return ConvolutionGeometry(
+            channels: inputShape[1], inputSize: Size2D(inputShape[2], inputShape[3]),
+            kernelSize: Size2D(weightShape[2], weightShape[3]),
+            stride: stride, padding: padding, dilation: dilation)
+    }
+
+    /// `y = conv(x, W) + bias`.
+    ///
+    /// - Parameters:
+    ///   - bias: `[Cout]`, or `nil` for none.
+    ///   - workspace: where the column matrix lives; reused across calls.
+    public static func forward(
+        input: Tensor, weight: Tensor, bias: Tensor? = nil,
+        stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1,
+        workspace: Workspace = .forCurrentThread
+    ) -> Tensor {
+        let g = geometry(inputShape: input.shape, weightShape: weight.shape, stride: stride, padding: padding, dilation: dilation)
+        let batch = input.shape[0], outputChannels = weight.shape[0]
+        if let bias {
+            precondition(bias.shape == [outputChannels], "conv2d: bias \(bias.shape) must be [\(outputChannels)]")
+        }
+        let output = Tensor(uninitializedShape: [batch, outputChannels, g.outputSize.height, g.outputSize.width])
+        let columns = g.isPointwise ? nil : workspace.buffer(count: g.columnRows * g.columnCount)
+        for image in 0..<batch {
+            let x = input.storage.pointer + image * g.inputCount
+            let y = output.storage.pointer + image * outputChannels * g.columnCount
+            if let columns { Im2col.im2col(x, geometry: g, into: columns) }
+            if let bias { fillRows(y, rows: outputChannels, length: g.columnCount, values: bias.storage.pointer) }
+            // y[Cout, P] = W[Cout, K] · cols[K, P] (+ y holding the bias): M = Cout, N = P, K = C·kH·kW.
+            BLAS.gemm(
+                m: outputChannels, n: g.columnCount, k: g.columnRows,
+                a: weight.storage.pointer, lda: g.columnRows,
+                b: columns ?? x, ldb: g.columnCount,
+                beta: bias == nil ? 0 : 1,
+                c: y, ldc: g.columnCount)
+        }
+        return output
+    }
+
+    /// `dx = col2im(Wᵀ · dy)`, the gradient of the loss with respect to the input.
+    public static func backwardData(
+        gradientOfOutput gradient: Tensor, weight: Tensor, inputShape: [Int],
+        stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1,
+        workspace: Workspace = .forCurrentThread
+    ) -> Tensor {
+        let g = geometry(inputShape: inputShape, weightShape: weight.shape, stride: stride, padding: padding, dilation: dilation)
+        let batch = inputShape[0], outputChannels = weight.shape[0]
+        requireOutputShape(gradient.shape, [batch, outputChannels, g.outputSize.height, g.outputSize.width])
+        let result = Tensor(uninitializedShape: inputShape)
+        let columns = g.isPointwise ? nil : workspace.buffer(count: g.columnRows * g.columnCount)
+        for image in 0..<batch {
+            let dy = gradient.storage.pointer + image * outputChannels * g.columnCount
+            let dx = result.storage.pointer + image * g.inputCount
+            // dcols[K, P] = W[Cout, K]ᵀ · dy[Cout, P]: M = K, N = P, K = Cout, A transposed.
+            BLAS.gemm(
+                transposeA: true, m: g.columnRows, n: g.columnCount, k: outputChannels,
+                a: weight.storage.pointer, lda: g.columnRows,
+                b: dy, ldb: g.columnCount,
+                c: columns ?? dx, ldc: g.columnCount)
+            if let columns { Im2col.col2im(columns, geometry: g, into: dx) }
+        }
+        return result
+    }
+
+    /// `dW = Σₙ dy · colsᵀ`, the gradient of the loss with respect to the weight.
+    public static func backwardWeight(
+        gradientOfOutput gradient: Tensor, input: Tensor, weightShape: [Int],
+        stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1,
+        workspace: Workspace = .forCurrentThread
+    ) -> Tensor {
+        let g = geometry(inputShape: input.shape, weightShape: weightShape, stride: stride, padding: padding, dilation: dilation)
+        let batch = input.shape[0], outputChannels = weightShape[0]
+        requireOutputShape(gradient.shape, [batch, outputChannels, g.outputSize.height, g.outputSize.width])
+        let result = Tensor(uninitializedShape: weightShape)
+        let columns = g.isPointwise ? nil : workspace.buffer(count: g.columnRows * g.columnCount)
+        for image in 0..<batch {
+            let x = input.storage.pointer + image * g.inputCount
+            let dy = gradient.storage.pointer + image * outputChannels * g.columnCount
+            if let columns { Im2col.im2col(x, geometry: g, into: columns) }
+            // dW[Cout, K] (+)= dy[Cout, P] · cols[K, P]ᵀ: M = Cout, N = K, K = P, B transposed;
+            // beta = 0 for the first image overwrites, 1 afterwards accumulates.
+            BLAS.gemm(
+                transposeB: true, m: outputChannels, n: g.columnRows, k: g.columnCount,
+                a: dy, lda: g.columnCount,
+                b: columns ?? x, ldb: g.columnCount,
+                beta: image == 0 ? 0 : 1,
+                c: result.storage.pointer, ldc: g.columnRows)
+        }
+        if batch == 0 { result.storage.pointer.update(repeating: 0, count: result.count) }
+        return result
+    }
+
+    /// `db[c] = Σ_{n, h, w} dy[n, c, h, w]`.
+    public static func backwardBias(gradientOfOutput gradient: Tensor) -> Tensor {
+        ChannelReduction.sum(gradient)
+    }
+
+    /// Multiply-accumulate count of one forward pass (each backward pass costs the same).
+    public static func multiplyAccumulates(inputShape: [Int], weightShape: [Int], geometry g: ConvolutionGeometry) -> Int {
+        inputShape[0] * weightShape[0] * g.columnRows * g.columnCount
+    }
+
+    /// Sets every element of row `r` of a `[rows, length]` matrix to `values[r]`.
+    static func fillRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, length: Int, values: UnsafePointer<Float>) {
+        for row in 0..<rows {
+            (matrix + row * length).update(repeating: values[row], count: length)
+        }
+    }
+
+    static func requireOutputShape(_ actual: [Int], _ expected: [Int], operation: String = "conv2d") {
+        precondition(actual == expected, "\(operation): output gradient has shape \(actual), expected \(expected)")
+    }
+}

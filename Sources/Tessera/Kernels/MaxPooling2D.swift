@@ -1,0 +1,81 @@
+/// 2-D max pooling over `[N, C, H, W]` (no padding, floor mode, as PyTorch's defaults).
+///
+/// The forward pass records, for every output element, the flat position of the maximum
+/// inside its input plane (the first one on ties); the backward pass routes each output
+/// gradient to that position.
+public enum MaxPooling2D {
+    /// The pooled tensor and the arg-max positions.
+    public struct Result: Sendable {
+        public let output: Tensor
+        /// For each output element, the index of its maximum within the `H·W` input plane.
+        public let argmax: [Int32]
+    }
+
+    /// The output size of pooling `inputSize` with `kernelSize` and `stride`.
+    public static func outputSize(inputSize: Size2D, kernelSize: Size2D, stride: Size2D) -> Size2D {
+        Size2D(
+            (inputSize.height - kernelSize.height) / stride.height + 1,
+            (inputSize.width - kernelSize.width) / stride.width + 1)
+    }
+
+    /// Max pooling with `kernelSize` and `stride` (the stride defaults to the kernel size).
+    public static func forward(input: Tensor, kernelSize: Size2D = 2, stride: Size2D? = nil) -> Result {
+        let stride = stride ?? kernelSize
+        precondition(input.rank == 4, "max_pool2d: expected [N, C, H, W], got \(input.shape)")
+        let inputSize = Size2D(input.shape[2], input.shape[3])
+        precondition(
+            kernelSize.height > 0 && kernelSize.width > 0 && stride.height > 0 && stride.width > 0
+                && inputSize.height >= kernelSize.height && inputSize.width >= kernelSize.width,
+            "max_pool2d: kernel \(kernelSize) with stride \(stride) does not fit input \(input.shape)")
+        let out = outputSize(inputSize: inputSize, kernelSize: kernelSize, stride: stride)
+        let planes = input.shape[0] * input.shape[1]
+        let inputPlane = inputSize.height * inputSize.width, outputPlane = out.height * out.width
+        let output = Tensor(uninitializedShape: [input.shape[0], input.shape[1], out.height, out.width])
+        var argmax = [Int32](repeating: 0, count: planes * outputPlane)
+        argmax.withUnsafeMutableBufferPointer { argmaxBuffer in
+            nonisolated(unsafe) let source = input.storage.pointer, target = output.storage.pointer
+            nonisolated(unsafe) let positions = argmaxBuffer.baseAddress!
+            Parallel.forEach(planes) { plane in
+                let x = source + plane * inputPlane
+                for oy in 0..<out.height {
+                    for ox in 0..<out.width {
+                        var best = -Float.infinity, bestIndex = (oy * stride.height) * inputSize.width + ox * stride.width
+                        for ky in 0..<kernelSize.height {
+                            let row = (oy * stride.height + ky) * inputSize.width + ox * stride.width
+                            for kx in 0..<kernelSize.width where x[row + kx] > best || x[row + kx].isNaN {
+                                best = x[row + kx]
+                                bestIndex = row + kx
+                                if best.isNaN { break }
+                            }
+                        }
+                        target[plane * outputPlane + oy * out.width + ox] = best
+                        positions[plane * outputPlane + oy * out.width + ox] = Int32(bestIndex)
+                    }
+                }
+            }
+        }
+        return Result(output: output, argmax: argmax)
+    }
+
+    /// Routes each output gradient to the input position that was the maximum.
+    public static func backward(gradientOfOutput gradient: Tensor, argmax: [Int32], inputShape: [Int]) -> Tensor {
+        precondition(
+            gradient.count == argmax.count && inputShape.count == 4 && gradient.rank == 4
+                && Array(gradient.shape.prefix(2)) == Array(inputShape.prefix(2)),
+            "max_pool2d backward: gradient \(gradient.shape) does not match \(argmax.count) arg-max positions for input \(inputShape)")
+        let planes = inputShape[0] * inputShape[1]
+        let inputPlane = inputShape[2] * inputShape[3], outputPlane = gradient.shape[2] * gradient.shape[3]
+        let result = Tensor(shape: inputShape, repeating: 0)
+        argmax.withUnsafeBufferPointer { argmaxBuffer in
+            nonisolated(unsafe) let source = gradient.storage.pointer, target = result.storage.pointer
+            nonisolated(unsafe) let positions = argmaxBuffer.baseAddress!
+            Parallel.forEach(planes) { plane in
+                let dx = target + plane * inputPlane
+                for index in 0..<outputPlane {
+                    dx[Int(positions[plane * outputPlane + index])] += source[plane * outputPlane + index]
+                }
+            }
+        }
+        return result
+    }
+}

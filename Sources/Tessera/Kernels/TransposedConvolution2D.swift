@@ -1,0 +1,138 @@
+/// 2-D transposed convolution (PyTorch's `conv_transpose2d`, Caffe's deconvolution): the
+/// convolution machinery read backwards.
+///
+/// Shapes: input `x` `[N, Cin, H, W]`, weight `W` `[Cin, Cout, kH, kW]` viewed as the
+/// matrix `[Cin, K]` with `K = Cout·kH·kW`, output `y` `[N, Cout, Ho, Wo]` with
+/// `Ho = (H − 1)·s − 2p + d·(kH − 1) + outputPadding + 1`. The column matrices belong to
+/// the convolution that maps `y`'s shape back to `x`'s (``geometry``), with `P = H·W`.
+/// - forward: `y = col2im(Wᵀ · x) (+ bias)`
+/// - backward-data: `dx = W · im2col(dy)`
+/// - backward-weight: `dW = Σₙ x · im2col(dy)ᵀ`
+public enum TransposedConvolution2D {
+    /// The convolution geometry whose input is this layer's output and whose output is
+    /// this layer's input.
+    public static func geometry(
+        inputShape: [Int], weightShape: [Int], stride: Size2D, padding: Size2D, dilation: Size2D,
+        outputPadding: Size2D
+    ) -> ConvolutionGeometry {
+        precondition(
+            inputShape.count == 4 && weightShape.count == 4 && inputShape[1] == weightShape[0],
+            "conv_transpose2d: input \(inputShape) needs [N, Cin, H, W] and weight \(weightShape) [Cin, Cout, kH, kW] with equal Cin")
+        precondition(
+            outputPadding.height >= 0 && outputPadding.width >= 0
+                && outputPadding.height < max(stride.height, dilation.height)
+                && outputPadding.width < max(stride.width, dilation.width),
+            "conv_transpose2d: output padding \(outputPadding) must be smaller than stride \(stride) or dilation \(dilation)")
+        func outputLength(_ input: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ dilation: Int, _ extra: Int) -> Int {
+            (input - 1) * stride - 2 * padding + dilation * (kernel - 1) + extra + 1
+        }
+        let outputSize = Size2D(
+            outputLength(inputShape[2], weightShape[2], stride.height, padding.height, dilation.height, outputPadding.height),
+            outputLength(inputShape[3], weightShape[3], stride.width, padding.width, dilation.width, outputPadding.width))
+        precondition(
+            outputSize.height > 0 && outputSize.width > 0,
+            "conv_transpose2d: input \(inputShape) with weight \(weightShape) gives an empty output")
+        let g = ConvolutionGeometry(
+            channels: weightShape[1], inputSize: outputSize, kernelSize: Size2D(weightShape[2], weightShape[3]),
+            stride: stride, padding: padding, dilation: dilation)
+        precondition(g.outputSize == Size2D(inputShape[2], inputShape[3]), "conv_transpose2d: inconsistent geometry \(g)")
+        return g
+    }
+
+    /// `y = conv_transpose(x, W) + bias`.
+    public static func forward(
+        input: Tensor, weight: Tensor, bias: Tensor? = nil,
+        stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1, outputPadding: Size2D = 0,
+        workspace: Workspace = .forCurrentThread
+    ) -> Tensor {
+        let g = geometry(
+            inputShape: input.shape, weightShape: weight.shape, stride: stride, padding: padding,
+            dilation: dilation, outputPadding: outputPadding)
+        let batch = input.shape[0], inputChannels = weight.shape[0], outputChannels = weight.shape[1]
+        let outputPlane = g.inputSize.height * g.inputSize.width
+        if let bias {
+            precondition(bias.shape == [outputChannels], "conv_transpose2d: bias \(bias.shape) must be [\(outputChannels)]")
+        }
+        let output = Tensor(uninitializedShape: [batch, outputChannels, g.inputSize.height, g.inputSize.width])
+        let columns = g.isPointwise ? nil : workspace.buffer(count: g.columnRows * g.columnCount)
+        for image in 0..<batch {
+            let x = input.storage.pointer + image * inputChannels * g.columnCount
+            let y = output.storage.pointer + image * g.inputCount
+            // cols[K, P] = W[Cin, K]ᵀ · x[Cin, P]: M = Cout·kH·kW, N = H·W, K = Cin, A transposed.
+            BLAS.gemm(
+                transposeA: true, m: g.columnRows, n: g.columnCount, k: inputChannels,
+                a: weight.storage.pointer, lda: g.columnRows,
+                b: x, ldb: g.columnCount,
+                c: columns ?? y, ldc: g.columnCount)
+            if let columns { Im2col.col2im(columns, geometry: g, into: y) }
+            if let bias {
+                for channel in 0..<outputChannels {
+                    let plane = y + channel * outputPlane, value = bias.storage.pointer[channel]
+                    for index in 0..<outputPlane { plane[index] += value }
+                }
+            }
+        }
+        return output
+    }
+
+    /// `dx = W · im2col(dy)`, the gradient of the loss with respect to the input.
+    public static func backwardData(
+        gradientOfOutput gradient: Tensor, weight: Tensor, inputShape: [Int],
+        stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1, outputPadding: Size2D = 0,
+        workspace: Workspace = .forCurrentThread
+    ) -> Tensor {
+        let g = geometry(
+            inputShape: inputShape, weightShape: weight.shape, stride: stride, padding: padding,
+            dilation: dilation, outputPadding: outputPadding)
+        let batch = inputShape[0], inputChannels = weight.shape[0]
+        Convolution2D.requireOutputShape(
+            gradient.shape, [batch, weight.shape[1], g.inputSize.height, g.inputSize.width], operation: "conv_transpose2d")
+        let result = Tensor(uninitializedShape: inputShape)
+        let columns = g.isPointwise ? nil : workspace.buffer(count: g.columnRows * g.columnCount)
+        for image in 0..<batch {
+            let dy = gradient.storage.pointer + image * g.inputCount
+            if let columns { Im2col.im2col(dy, geometry: g, into: columns) }
+            // dx[Cin, P] = W[Cin, K] · cols[K, P]: M = Cin, N = H·W, K = Cout·kH·kW.
+            BLAS.gemm(
+                m: inputChannels, n: g.columnCount, k: g.columnRows,
+                a: weight.storage.pointer, lda: g.columnRows,
+                b: columns ?? dy, ldb: g.columnCount,
+                c: result.storage.pointer + image * inputChannels * g.columnCount, ldc: g.columnCount)
+        }
+        return result
+    }
+
+    /// `dW = Σₙ x · im2col(dy)ᵀ`, the gradient of the loss with respect to the weight.
+    public static func backwardWeight(
+        gradientOfOutput gradient: Tensor, input: Tensor, weightShape: [Int],
+        stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1, outputPadding: Size2D = 0,
+        workspace: Workspace = .forCurrentThread
+    ) -> Tensor {
+        let g = geometry(
+            inputShape: input.shape, weightShape: weightShape, stride: stride, padding: padding,
+            dilation: dilation, outputPadding: outputPadding)
+        let batch = input.shape[0], inputChannels = weightShape[0]
+        Convolution2D.requireOutputShape(
+            gradient.shape, [batch, weightShape[1], g.inputSize.height, g.inputSize.width], operation: "conv_transpose2d")
+        let result = Tensor(uninitializedShape: weightShape)
+        let columns = g.isPointwise ? nil : workspace.buffer(count: g.columnRows * g.columnCount)
+        for image in 0..<batch {
+            let dy = gradient.storage.pointer + image * g.inputCount
+            if let columns { Im2col.im2col(dy, geometry: g, into: columns) }
+            // dW[Cin, K] (+)= x[Cin, P] · cols[K, P]ᵀ: M = Cin, N = Cout·kH·kW, K = H·W, B transposed.
+            BLAS.gemm(
+                transposeB: true, m: inputChannels, n: g.columnRows, k: g.columnCount,
+                a: input.storage.pointer + image * inputChannels * g.columnCount, lda: g.columnCount,
+                b: columns ?? dy, ldb: g.columnCount,
+                beta: image == 0 ? 0 : 1,
+                c: result.storage.pointer, ldc: g.columnRows)
+        }
+        if batch == 0 { result.storage.pointer.update(repeating: 0, count: result.count) }
+        return result
+    }
+
+    /// `db[c] = Σ_{n, h, w} dy[n, c, h, w]`.
+    public static func backwardBias(gradientOfOutput gradient: Tensor) -> Tensor {
+        ChannelReduction.sum(gradient)
+    }
+}

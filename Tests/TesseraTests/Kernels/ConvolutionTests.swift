@@ -1,0 +1,124 @@
+import Testing
+import Tessera
+
+@Suite("conv2d as im2col + GEMM")
+struct ConvolutionTests {
+    /// (batch, Cin, Cout, kernel, stride, padding, dilation, height, width)
+    static let table: [(Int, Int, Int, Int, Int, Int, Int, Int, Int)] = [
+        (1, 2, 3, 1, 1, 0, 1, 5, 5), (3, 3, 2, 1, 2, 0, 1, 7, 6), (1, 3, 4, 3, 1, 1, 1, 8, 8),
+        (3, 2, 5, 3, 2, 1, 1, 9, 7), (1, 4, 2, 3, 1, 0, 1, 6, 7), (3, 1, 3, 3, 2, 2, 1, 8, 9),
+        (1, 2, 3, 5, 1, 2, 1, 9, 8), (3, 3, 2, 5, 2, 0, 1, 11, 10), (1, 2, 4, 3, 1, 2, 2, 7, 8),
+        (3, 3, 2, 3, 2, 1, 2, 10, 9), (1, 1, 1, 5, 1, 1, 2, 12, 11), (1, 5, 3, 1, 1, 2, 1, 4, 4),
+    ]
+
+    @Test("forward equals a naive direct convolution", arguments: table.indices)
+    func forwardMatchesNaive(index: Int) {
+        let (batch, cin, cout, k, stride, padding, dilation, h, w) = Self.table[index]
+        var generator = RandomGenerator(seed: UInt64(index))
+        let x = Tensor.normal([batch, cin, h, w], using: &generator)
+        let weight = Tensor.normal([cout, cin, k, k], using: &generator)
+        let bias = Tensor.normal([cout], using: &generator)
+        let y = Convolution2D.forward(
+            input: x, weight: weight, bias: bias, stride: Size2D(stride), padding: Size2D(padding), dilation: Size2D(dilation))
+        let expected = Naive.conv2d(input: x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation)
+        #expect(y.shape == expected.shape)
+        #expect(y.isApproximatelyEqual(to: expected, relativeTolerance: 1e-4, absoluteTolerance: 1e-4))
+    }
+
+    @Test("backward-data, backward-weight and bias gradient match finite differences", arguments: table.indices)
+    func backwardMatchesFiniteDifferences(index: Int) {
+        let (batch, cin, cout, k, s, p, d, h, w) = Self.table[index]
+        let stride = Size2D(s), padding = Size2D(p), dilation = Size2D(d)
+        var generator = RandomGenerator(seed: UInt64(100 + index))
+        let x = Tensor.normal([batch, cin, h, w], using: &generator)
+        let weight = Tensor.normal([cout, cin, k, k], using: &generator)
+        let bias = Tensor.normal([cout], using: &generator)
+        let probe = Tensor.normal(
+            Convolution2D.forward(input: x, weight: weight, stride: stride, padding: padding, dilation: dilation).shape,
+            using: &generator)
+        func loss(_ x: Tensor, _ weight: Tensor, _ bias: Tensor) -> Double {
+            GradientCheck.weightedSum(
+                Convolution2D.forward(input: x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation), probe)
+        }
+        let dx = Convolution2D.backwardData(
+            gradientOfOutput: probe, weight: weight, inputShape: x.shape, stride: stride, padding: padding, dilation: dilation)
+        let dw = Convolution2D.backwardWeight(
+            gradientOfOutput: probe, input: x, weightShape: weight.shape, stride: stride, padding: padding, dilation: dilation)
+        let db = Convolution2D.backwardBias(gradientOfOutput: probe)
+        let inputFailure = GradientCheck.mismatch(analytic: dx, at: x) { loss($0, weight, bias) }
+        let weightFailure = GradientCheck.mismatch(analytic: dw, at: weight) { loss(x, $0, bias) }
+        let biasFailure = GradientCheck.mismatch(analytic: db, at: bias) { loss(x, weight, $0) }
+        #expect(inputFailure == nil, "input: \(inputFailure ?? "")")
+        #expect(weightFailure == nil, "weight: \(weightFailure ?? "")")
+        #expect(biasFailure == nil, "bias: \(biasFailure ?? "")")
+    }
+
+    @Test("forward and every gradient equal PyTorch's conv2d")
+    func matchesPyTorch() throws {
+        for reference in try FixtureCase.all(in: "conv2d.safetensors") {
+            let stride = Size2D(reference.integer("stride")), padding = Size2D(reference.integer("padding"))
+            let dilation = Size2D(reference.integer("dilation"))
+            let x = try reference.tensor("input"), weight = try reference.tensor("weight"), bias = try reference.tensor("bias")
+            let dy = try reference.tensor("grad_output")
+            let y = Convolution2D.forward(input: x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation)
+            expectMatchesReference(y, try reference.tensor("output"), "\(reference) output")
+            expectMatchesReference(
+                Convolution2D.backwardData(
+                    gradientOfOutput: dy, weight: weight, inputShape: x.shape, stride: stride, padding: padding, dilation: dilation),
+                try reference.tensor("grad_input"), "\(reference) grad_input")
+            expectMatchesReference(
+                Convolution2D.backwardWeight(
+                    gradientOfOutput: dy, input: x, weightShape: weight.shape, stride: stride, padding: padding, dilation: dilation),
+                try reference.tensor("grad_weight"), "\(reference) grad_weight")
+            expectMatchesReference(Convolution2D.backwardBias(gradientOfOutput: dy), try reference.tensor("grad_bias"), "\(reference) grad_bias")
+        }
+    }
+
+    @Test("the column workspace is reused: repeated calls allocate no new column buffer")
+    func workspaceReuse() {
+        let workspace = Workspace()
+        var generator = RandomGenerator(seed: 3)
+        let x = Tensor.normal([2, 3, 16, 16], using: &generator)
+        let weight = Tensor.normal([4, 3, 3, 3], using: &generator)
+        _ = Convolution2D.forward(input: x, weight: weight, padding: 1, workspace: workspace)
+        let buffer = workspace.buffer(count: 0)
+        let capacity = workspace.capacity
+        #expect(capacity == 27 * 256)
+        for _ in 0..<3 {
+            _ = Convolution2D.forward(input: x, weight: weight, padding: 1, workspace: workspace)
+            _ = Convolution2D.backwardWeight(gradientOfOutput: Tensor.ones([2, 4, 16, 16]), input: x, weightShape: weight.shape, padding: 1, workspace: workspace)
+        }
+        #expect(workspace.capacity == capacity)
+        #expect(workspace.buffer(count: 0) == buffer)
+    }
+}
+
+@Suite("im2col and col2im")
+struct Im2colTests {
+    @Test("col2im is the adjoint of im2col: ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩",
+          arguments: [(3, 1, 1, 1), (3, 2, 1, 1), (5, 2, 2, 2), (2, 2, 0, 1), (3, 3, 1, 2)])
+    func adjoint(kernel: Int, stride: Int, padding: Int, dilation: Int) {
+        let g = ConvolutionGeometry(
+            channels: 3, inputSize: [11, 9], kernelSize: Size2D(kernel), stride: Size2D(stride),
+            padding: Size2D(padding), dilation: Size2D(dilation))
+        var generator = RandomGenerator(seed: 8)
+        let x = Tensor.normal([g.inputCount], using: &generator)
+        let c = Tensor.normal([g.columnRows * g.columnCount], using: &generator)
+        var columns = Tensor.zeros([g.columnRows * g.columnCount])
+        var image = Tensor.zeros([g.inputCount])
+        x.withUnsafeBufferPointer { x in columns.withUnsafeMutableBufferPointer { Im2col.im2col(x.baseAddress!, geometry: g, into: $0.baseAddress!) } }
+        c.withUnsafeBufferPointer { c in image.withUnsafeMutableBufferPointer { Im2col.col2im(c.baseAddress!, geometry: g, into: $0.baseAddress!) } }
+        let lhs = GradientCheck.weightedSum(columns, c), rhs = GradientCheck.weightedSum(x, image)
+        #expect(abs(lhs - rhs) <= 1e-4 * max(1, abs(lhs)))
+    }
+
+    @Test("im2col of a 3×3 image with a 2×2 kernel lists each window")
+    func smallExample() {
+        let g = ConvolutionGeometry(channels: 1, inputSize: 3, kernelSize: 2)
+        let x = Tensor.arange(9)
+        var columns = Tensor.zeros([4 * 4])
+        x.withUnsafeBufferPointer { x in columns.withUnsafeMutableBufferPointer { Im2col.im2col(x.baseAddress!, geometry: g, into: $0.baseAddress!) } }
+        // Rows are taps (0,0), (0,1), (1,0), (1,1); columns are the four output pixels.
+        #expect(columns.scalars == [0, 1, 3, 4, 1, 2, 4, 5, 3, 4, 6, 7, 4, 5, 7, 8])
+    }
+}
