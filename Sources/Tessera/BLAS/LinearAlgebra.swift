@@ -86,7 +86,7 @@ public enum LinearAlgebra {
             factors.storage.pointer, Int32(n), work.storage.pointer, Int32(rightHandSides))
         try check(info, operation: operation) { .rankDeficient(operation: operation, diagonalIndex: $0 - 1) }
         // sgels leaves the solution in the first n rows of B.
-        var solution = Tensor(uninitializedShape: b.rank == 1 ? [n] : [n, rightHandSides])
+        let solution = Tensor(uninitializedShape: b.rank == 1 ? [n] : [n, rightHandSides])
         solution.storage.pointer.update(from: work.storage.pointer, count: n * rightHandSides)
         return solution
     }
@@ -102,9 +102,9 @@ public enum LinearAlgebra {
         let m = a.shape[0], n = a.shape[1], r = min(m, n)
         var work = a
         work.makeUnique()
-        var u = Tensor(uninitializedShape: [m, r])
-        var s = Tensor(uninitializedShape: [r])
-        var vt = Tensor(uninitializedShape: [r, n])
+        let u = Tensor(uninitializedShape: [m, r])
+        let s = Tensor(uninitializedShape: [r])
+        let vt = Tensor(uninitializedShape: [r, n])
         let info = LAPACKE_sgesdd(
             LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "S")), Int32(m), Int32(n),
             work.storage.pointer, Int32(n), s.storage.pointer,
@@ -129,14 +129,14 @@ public enum LinearAlgebra {
             LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), factors.storage.pointer, Int32(n), &reflectorScales),
             operation: operation) { _ in .invalidArgument(operation: operation, position: 0) }
         // R is the upper triangle of the first k rows.
-        var r = Tensor.zeros([k, n])
+        let r = Tensor.zeros([k, n])
         for row in 0..<k {
             for column in row..<n {
                 r.storage.pointer[row * n + column] = factors.storage.pointer[row * n + column]
             }
         }
         // Q is formed from the reflectors in the first k columns.
-        var q = Tensor(uninitializedShape: [m, k])
+        let q = Tensor(uninitializedShape: [m, k])
         for row in 0..<m {
             (q.storage.pointer + row * k).update(from: factors.storage.pointer + row * n, count: k)
         }

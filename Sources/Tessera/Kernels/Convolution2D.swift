@@ -7,8 +7,13 @@
 /// - forward: `y = W · cols (+ bias)`
 /// - backward-weight: `dW = Σₙ dy · colsᵀ`
 /// - backward-data: `dx = col2im(Wᵀ · dy)`
-/// A 1×1 kernel with stride 1 and no padding uses the input itself as `cols`.
+/// A 1×1 kernel with stride 1 and no padding uses the input itself as `cols`. Otherwise
+/// each image is lowered in tiles of output rows (see `Lowering`); each GEMM below then
+/// runs on one tile, `P` standing for the tile's pixels.
 public enum Convolution2D {
+    /// The largest column-matrix tile, in floats.
+    nonisolated(unsafe) public static var tileElements = 1 << 20
+
     /// The geometry of one image of `inputShape` under a weight of `weightShape`.
     public static func geometry(
         inputShape: [Int], weightShape: [Int], stride: Size2D, padding: Size2D, dilation: Size2D
@@ -38,19 +43,20 @@ public enum Convolution2D {
             precondition(bias.shape == [outputChannels], "conv2d: bias \(bias.shape) must be [\(outputChannels)]")
         }
         let output = Tensor(uninitializedShape: [batch, outputChannels, g.outputSize.height, g.outputSize.width])
-        let columns = g.isPointwise ? nil : workspace.buffer(count: g.columnRows * g.columnCount)
-        for image in 0..<batch {
-            let x = input.storage.pointer + image * g.inputCount
-            let y = output.storage.pointer + image * outputChannels * g.columnCount
-            if let columns { Im2col.im2col(x, geometry: g, into: columns) }
-            if let bias { fillRows(y, rows: outputChannels, length: g.columnCount, values: bias.storage.pointer) }
+        if let bias {
+            nonisolated(unsafe) let y = output.storage.pointer, values = bias.storage.pointer
+            Parallel.forEach(batch) { image in
+                fillRows(y + image * outputChannels * g.columnCount, rows: outputChannels, length: g.columnCount, values: values)
+            }
+        }
+        Lowering(geometry: g, batch: batch, workspace: workspace).forEachTile(of: input.storage.pointer) { tile in
             // y[Cout, P] = W[Cout, K] · cols[K, P] (+ y holding the bias): M = Cout, N = P, K = C·kH·kW.
             BLAS.gemm(
-                m: outputChannels, n: g.columnCount, k: g.columnRows,
+                m: outputChannels, n: tile.pixels, k: g.columnRows,
                 a: weight.storage.pointer, lda: g.columnRows,
-                b: columns ?? x, ldb: g.columnCount,
+                b: tile.columns, ldb: tile.pixels,
                 beta: bias == nil ? 0 : 1,
-                c: y, ldc: g.columnCount)
+                c: output.storage.pointer + tile.image * outputChannels * g.columnCount + tile.firstPixel, ldc: g.columnCount)
         }
         return output
     }
@@ -65,17 +71,13 @@ public enum Convolution2D {
         let batch = inputShape[0], outputChannels = weight.shape[0]
         requireOutputShape(gradient.shape, [batch, outputChannels, g.outputSize.height, g.outputSize.width])
         let result = Tensor(uninitializedShape: inputShape)
-        let columns = g.isPointwise ? nil : workspace.buffer(count: g.columnRows * g.columnCount)
-        for image in 0..<batch {
-            let dy = gradient.storage.pointer + image * outputChannels * g.columnCount
-            let dx = result.storage.pointer + image * g.inputCount
+        Lowering(geometry: g, batch: batch, workspace: workspace).forEachTileScattered(into: result.storage.pointer) { tile in
             // dcols[K, P] = W[Cout, K]ᵀ · dy[Cout, P]: M = K, N = P, K = Cout, A transposed.
             BLAS.gemm(
-                transposeA: true, m: g.columnRows, n: g.columnCount, k: outputChannels,
+                transposeA: true, m: g.columnRows, n: tile.pixels, k: outputChannels,
                 a: weight.storage.pointer, lda: g.columnRows,
-                b: dy, ldb: g.columnCount,
-                c: columns ?? dx, ldc: g.columnCount)
-            if let columns { Im2col.col2im(columns, geometry: g, into: dx) }
+                b: gradient.storage.pointer + tile.image * outputChannels * g.columnCount + tile.firstPixel, ldb: g.columnCount,
+                c: tile.columns, ldc: tile.pixels)
         }
         return result
     }
@@ -89,22 +91,16 @@ public enum Convolution2D {
         let g = geometry(inputShape: input.shape, weightShape: weightShape, stride: stride, padding: padding, dilation: dilation)
         let batch = input.shape[0], outputChannels = weightShape[0]
         requireOutputShape(gradient.shape, [batch, outputChannels, g.outputSize.height, g.outputSize.width])
-        let result = Tensor(uninitializedShape: weightShape)
-        let columns = g.isPointwise ? nil : workspace.buffer(count: g.columnRows * g.columnCount)
-        for image in 0..<batch {
-            let x = input.storage.pointer + image * g.inputCount
-            let dy = gradient.storage.pointer + image * outputChannels * g.columnCount
-            if let columns { Im2col.im2col(x, geometry: g, into: columns) }
-            // dW[Cout, K] (+)= dy[Cout, P] · cols[K, P]ᵀ: M = Cout, N = K, K = P, B transposed;
-            // beta = 0 for the first image overwrites, 1 afterwards accumulates.
+        let result = Tensor(shape: weightShape, repeating: 0)
+        Lowering(geometry: g, batch: batch, workspace: workspace).forEachTile(of: input.storage.pointer) { tile in
+            // dW[Cout, K] += dy[Cout, P] · cols[K, P]ᵀ: M = Cout, N = K, K = P, B transposed.
             BLAS.gemm(
-                transposeB: true, m: outputChannels, n: g.columnRows, k: g.columnCount,
-                a: dy, lda: g.columnCount,
-                b: columns ?? x, ldb: g.columnCount,
-                beta: image == 0 ? 0 : 1,
+                transposeB: true, m: outputChannels, n: g.columnRows, k: tile.pixels,
+                a: gradient.storage.pointer + tile.image * outputChannels * g.columnCount + tile.firstPixel, lda: g.columnCount,
+                b: tile.columns, ldb: tile.pixels,
+                beta: 1,
                 c: result.storage.pointer, ldc: g.columnRows)
         }
-        if batch == 0 { result.storage.pointer.update(repeating: 0, count: result.count) }
         return result
     }
 

@@ -57,4 +57,14 @@ public struct ConvolutionGeometry: Equatable, Sendable {
     public var isPointwise: Bool {
         kernelSize == 1 && stride == 1 && padding == 0
     }
+
+    /// Consecutive ranges of output rows whose column matrices hold at most
+    /// `maximumElements` floats each (but at least one row), covering all output rows.
+    ///
+    /// Lowering one such tile at a time keeps the column matrix in cache between im2col
+    /// writing it and the GEMM reading it.
+    public func outputRowTiles(maximumElements: Int) -> [Range<Int>] {
+        let rowsPerTile = max(1, maximumElements / max(1, columnRows * outputSize.width))
+        return Swift.stride(from: 0, to: outputSize.height, by: rowsPerTile).map { $0..<min($0 + rowsPerTile, outputSize.height) }
+    }
 }

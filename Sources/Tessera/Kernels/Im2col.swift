@@ -6,24 +6,30 @@
 public enum Im2col {
     /// Writes the column matrix of `image` into `columns` (every element is written).
     /// Parallel over the rows of the column matrix.
+    ///
+    /// - Parameter outputRows: restricts the columns to the output pixels of these output
+    ///   rows: `columns` is then `[C·kH·kW, outputRows.count·Wo]`. The default is all rows.
     public static func im2col(
-        _ image: UnsafePointer<Float>, geometry g: ConvolutionGeometry, into columns: UnsafeMutablePointer<Float>
+        _ image: UnsafePointer<Float>, geometry g: ConvolutionGeometry, outputRows: Range<Int>? = nil,
+        into columns: UnsafeMutablePointer<Float>
     ) {
+        let outputRows = outputRows ?? 0..<g.outputSize.height
+        let tileColumns = outputRows.count * g.outputSize.width
         nonisolated(unsafe) let image = image, columns = columns
         let kernelArea = g.kernelSize.height * g.kernelSize.width
-        let outputHeight = g.outputSize.height, outputWidth = g.outputSize.width
+        let outputWidth = g.outputSize.width
         let inputHeight = g.inputSize.height, inputWidth = g.inputSize.width
-        Parallel.forEach(g.columnRows, grain: max(1, 4096 / max(g.columnCount, 1))) { row in
+        Parallel.forEach(g.columnRows, grain: max(1, 4096 / max(tileColumns, 1))) { row in
             let channel = row / kernelArea
             let tapRow = (row / g.kernelSize.width) % g.kernelSize.height
             let tapColumn = row % g.kernelSize.width
             let source = image + channel * inputHeight * inputWidth
-            let target = columns + row * g.columnCount
+            let target = columns + row * tileColumns
             let span = validOutputSpan(tapColumn: tapColumn, geometry: g)
             let columnOffset = tapColumn * g.dilation.width - g.padding.width
-            for y in 0..<outputHeight {
+            for y in outputRows {
                 let inputRow = y * g.stride.height - g.padding.height + tapRow * g.dilation.height
-                let line = target + y * outputWidth
+                let line = target + (y - outputRows.lowerBound) * outputWidth
                 guard inputRow >= 0 && inputRow < inputHeight else {
                     line.update(repeating: 0, count: outputWidth)
                     continue
@@ -40,28 +46,35 @@ public enum Im2col {
         }
     }
 
-    /// Overwrites `image` with the sum of the column matrix's entries scattered back to
-    /// the input positions they were gathered from. Parallel over channels.
+    /// Scatters the column matrix's entries back to the input positions they were
+    /// gathered from, summing overlaps. Parallel over channels.
+    ///
+    /// - Parameters:
+    ///   - outputRows: the output rows whose columns `columns` holds (as for ``im2col``).
+    ///   - accumulate: add to `image` instead of overwriting it.
     public static func col2im(
-        _ columns: UnsafePointer<Float>, geometry g: ConvolutionGeometry, into image: UnsafeMutablePointer<Float>
+        _ columns: UnsafePointer<Float>, geometry g: ConvolutionGeometry, outputRows: Range<Int>? = nil,
+        accumulate: Bool = false, into image: UnsafeMutablePointer<Float>
     ) {
         nonisolated(unsafe) let image = image, columns = columns
-        let outputHeight = g.outputSize.height, outputWidth = g.outputSize.width
+        let outputRows = outputRows ?? 0..<g.outputSize.height
+        let tileColumns = outputRows.count * g.outputSize.width
+        let outputWidth = g.outputSize.width
         let inputHeight = g.inputSize.height, inputWidth = g.inputSize.width
         Parallel.forEach(g.channels) { channel in
             let target = image + channel * inputHeight * inputWidth
-            target.update(repeating: 0, count: inputHeight * inputWidth)
+            if !accumulate { target.update(repeating: 0, count: inputHeight * inputWidth) }
             for tapRow in 0..<g.kernelSize.height {
                 for tapColumn in 0..<g.kernelSize.width {
                     let row = (channel * g.kernelSize.height + tapRow) * g.kernelSize.width + tapColumn
-                    let source = columns + row * g.columnCount
+                    let source = columns + row * tileColumns
                     let span = validOutputSpan(tapColumn: tapColumn, geometry: g)
                     let columnOffset = tapColumn * g.dilation.width - g.padding.width
-                    for y in 0..<outputHeight {
+                    for y in outputRows {
                         let inputRow = y * g.stride.height - g.padding.height + tapRow * g.dilation.height
                         guard inputRow >= 0 && inputRow < inputHeight else { continue }
                         let targetLine = target + inputRow * inputWidth + columnOffset
-                        let sourceLine = source + y * outputWidth
+                        let sourceLine = source + (y - outputRows.lowerBound) * outputWidth
                         if g.stride.width == 1 {
                             for x in span { targetLine[x] += sourceLine[x] }
                         } else {

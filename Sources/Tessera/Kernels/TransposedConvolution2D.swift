@@ -54,22 +54,19 @@ public enum TransposedConvolution2D {
             precondition(bias.shape == [outputChannels], "conv_transpose2d: bias \(bias.shape) must be [\(outputChannels)]")
         }
         let output = Tensor(uninitializedShape: [batch, outputChannels, g.inputSize.height, g.inputSize.width])
-        let columns = g.isPointwise ? nil : workspace.buffer(count: g.columnRows * g.columnCount)
-        for image in 0..<batch {
-            let x = input.storage.pointer + image * inputChannels * g.columnCount
-            let y = output.storage.pointer + image * g.inputCount
+        Lowering(geometry: g, batch: batch, workspace: workspace).forEachTileScattered(into: output.storage.pointer) { tile in
             // cols[K, P] = W[Cin, K]ᵀ · x[Cin, P]: M = Cout·kH·kW, N = H·W, K = Cin, A transposed.
             BLAS.gemm(
-                transposeA: true, m: g.columnRows, n: g.columnCount, k: inputChannels,
+                transposeA: true, m: g.columnRows, n: tile.pixels, k: inputChannels,
                 a: weight.storage.pointer, lda: g.columnRows,
-                b: x, ldb: g.columnCount,
-                c: columns ?? y, ldc: g.columnCount)
-            if let columns { Im2col.col2im(columns, geometry: g, into: y) }
-            if let bias {
-                for channel in 0..<outputChannels {
-                    let plane = y + channel * outputPlane, value = bias.storage.pointer[channel]
-                    for index in 0..<outputPlane { plane[index] += value }
-                }
+                b: input.storage.pointer + tile.image * inputChannels * g.columnCount + tile.firstPixel, ldb: g.columnCount,
+                c: tile.columns, ldc: tile.pixels)
+        }
+        if let bias {
+            nonisolated(unsafe) let y = output.storage.pointer, values = bias.storage.pointer
+            Parallel.forEach(batch * outputChannels) { plane in
+                let start = y + plane * outputPlane, value = values[plane % outputChannels]
+                for index in 0..<outputPlane { start[index] += value }
             }
         }
         return output
@@ -88,16 +85,13 @@ public enum TransposedConvolution2D {
         Convolution2D.requireOutputShape(
             gradient.shape, [batch, weight.shape[1], g.inputSize.height, g.inputSize.width], operation: "conv_transpose2d")
         let result = Tensor(uninitializedShape: inputShape)
-        let columns = g.isPointwise ? nil : workspace.buffer(count: g.columnRows * g.columnCount)
-        for image in 0..<batch {
-            let dy = gradient.storage.pointer + image * g.inputCount
-            if let columns { Im2col.im2col(dy, geometry: g, into: columns) }
+        Lowering(geometry: g, batch: batch, workspace: workspace).forEachTile(of: gradient.storage.pointer) { tile in
             // dx[Cin, P] = W[Cin, K] · cols[K, P]: M = Cin, N = H·W, K = Cout·kH·kW.
             BLAS.gemm(
-                m: inputChannels, n: g.columnCount, k: g.columnRows,
+                m: inputChannels, n: tile.pixels, k: g.columnRows,
                 a: weight.storage.pointer, lda: g.columnRows,
-                b: columns ?? dy, ldb: g.columnCount,
-                c: result.storage.pointer + image * inputChannels * g.columnCount, ldc: g.columnCount)
+                b: tile.columns, ldb: tile.pixels,
+                c: result.storage.pointer + tile.image * inputChannels * g.columnCount + tile.firstPixel, ldc: g.columnCount)
         }
         return result
     }
@@ -114,20 +108,16 @@ public enum TransposedConvolution2D {
         let batch = input.shape[0], inputChannels = weightShape[0]
         Convolution2D.requireOutputShape(
             gradient.shape, [batch, weightShape[1], g.inputSize.height, g.inputSize.width], operation: "conv_transpose2d")
-        let result = Tensor(uninitializedShape: weightShape)
-        let columns = g.isPointwise ? nil : workspace.buffer(count: g.columnRows * g.columnCount)
-        for image in 0..<batch {
-            let dy = gradient.storage.pointer + image * g.inputCount
-            if let columns { Im2col.im2col(dy, geometry: g, into: columns) }
-            // dW[Cin, K] (+)= x[Cin, P] · cols[K, P]ᵀ: M = Cin, N = Cout·kH·kW, K = H·W, B transposed.
+        let result = Tensor(shape: weightShape, repeating: 0)
+        Lowering(geometry: g, batch: batch, workspace: workspace).forEachTile(of: gradient.storage.pointer) { tile in
+            // dW[Cin, K] += x[Cin, P] · cols[K, P]ᵀ: M = Cin, N = Cout·kH·kW, K = H·W, B transposed.
             BLAS.gemm(
-                transposeB: true, m: inputChannels, n: g.columnRows, k: g.columnCount,
-                a: input.storage.pointer + image * inputChannels * g.columnCount, lda: g.columnCount,
-                b: columns ?? dy, ldb: g.columnCount,
-                beta: image == 0 ? 0 : 1,
+                transposeB: true, m: inputChannels, n: g.columnRows, k: tile.pixels,
+                a: input.storage.pointer + tile.image * inputChannels * g.columnCount + tile.firstPixel, lda: g.columnCount,
+                b: tile.columns, ldb: tile.pixels,
+                beta: 1,
                 c: result.storage.pointer, ldc: g.columnRows)
         }
-        if batch == 0 { result.storage.pointer.update(repeating: 0, count: result.count) }
         return result
     }
 

@@ -104,7 +104,7 @@ public struct SafeTensors: Sendable {
             for (name, entry) in entries.tensors {
                 let count = Tensor.elementCount(of: entry.shape)
                 if entry.dtype == "F32" {
-                    var tensor = Tensor(uninitializedShape: entry.shape)
+                    let tensor = Tensor(uninitializedShape: entry.shape)
                     UnsafeMutableRawPointer(tensor.storage.pointer)
                         .copyMemory(from: base + entry.begin, byteCount: count * 4)
                     for index in 0..<count {

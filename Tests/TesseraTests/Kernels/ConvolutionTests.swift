@@ -122,3 +122,56 @@ struct Im2colTests {
         #expect(columns.scalars == [0, 1, 3, 4, 1, 2, 4, 5, 3, 4, 6, 7, 4, 5, 7, 8])
     }
 }
+
+@Suite("convolution over several column tiles")
+struct TiledConvolutionTests {
+    /// Inner products that hold exactly for linear maps and their adjoints: they check
+    /// every tile boundary of large images at the cost of a few forward passes.
+    func adjointGaps(x: Tensor, weight: Tensor, padding: Size2D) -> (data: Double, weight: Double) {
+        var generator = RandomGenerator(seed: 12)
+        let y = Convolution2D.forward(input: x, weight: weight, padding: padding)
+        let probe = Tensor.normal(y.shape, using: &generator)
+        let otherWeight = Tensor.normal(weight.shape, using: &generator)
+        let dx = Convolution2D.backwardData(gradientOfOutput: probe, weight: weight, inputShape: x.shape, padding: padding)
+        let dw = Convolution2D.backwardWeight(gradientOfOutput: probe, input: x, weightShape: weight.shape, padding: padding)
+        let forwardWithOther = Convolution2D.forward(input: x, weight: otherWeight, padding: padding)
+        let lhs = GradientCheck.weightedSum(y, probe)
+        let dataGap = abs(lhs - GradientCheck.weightedSum(x, dx)) / max(1, abs(lhs))
+        let weightLhs = GradientCheck.weightedSum(forwardWithOther, probe)
+        let weightGap = abs(weightLhs - GradientCheck.weightedSum(otherWeight, dw)) / max(1, abs(weightLhs))
+        return (dataGap, weightGap)
+    }
+
+    @Test("an image whose column matrix spans several tiles convolves exactly as the naive loop")
+    func forwardAcrossTiles() {
+        var generator = RandomGenerator(seed: 13)
+        let x = Tensor.normal([2, 16, 96, 96], using: &generator)
+        let weight = Tensor.normal([2, 16, 3, 3], using: &generator)
+        let g = Convolution2D.geometry(inputShape: x.shape, weightShape: weight.shape, stride: 1, padding: 1, dilation: 1)
+        #expect(g.outputRowTiles(maximumElements: Convolution2D.tileElements).count > 1)
+        let y = Convolution2D.forward(input: x, weight: weight, padding: 1)
+        let expected = Naive.conv2d(input: x, weight: weight, bias: nil, stride: 1, padding: 1, dilation: 1)
+        #expect(y.isApproximatelyEqual(to: expected, relativeTolerance: 1e-4, absoluteTolerance: 1e-4))
+        let gaps = adjointGaps(x: x, weight: weight, padding: 1)
+        #expect(gaps.data < 1e-4 && gaps.weight < 1e-4, "\(gaps)")
+    }
+
+    @Test("transposed convolution across several tiles is the adjoint of its backward passes")
+    func transposedAcrossTiles() {
+        var generator = RandomGenerator(seed: 14)
+        let x = Tensor.normal([1, 8, 64, 64], using: &generator)
+        let weight = Tensor.normal([8, 128, 2, 2], using: &generator)
+        let g = TransposedConvolution2D.geometry(
+            inputShape: x.shape, weightShape: weight.shape, stride: 2, padding: 0, dilation: 1, outputPadding: 0)
+        #expect(g.outputRowTiles(maximumElements: Convolution2D.tileElements).count > 1)
+        let y = TransposedConvolution2D.forward(input: x, weight: weight, stride: 2)
+        let probe = Tensor.normal(y.shape, using: &generator)
+        let otherWeight = Tensor.normal(weight.shape, using: &generator)
+        let dx = TransposedConvolution2D.backwardData(gradientOfOutput: probe, weight: weight, inputShape: x.shape, stride: 2)
+        let dw = TransposedConvolution2D.backwardWeight(gradientOfOutput: probe, input: x, weightShape: weight.shape, stride: 2)
+        let lhs = GradientCheck.weightedSum(y, probe)
+        #expect(abs(lhs - GradientCheck.weightedSum(x, dx)) <= 1e-4 * max(1, abs(lhs)))
+        let weightLhs = GradientCheck.weightedSum(TransposedConvolution2D.forward(input: x, weight: otherWeight, stride: 2), probe)
+        #expect(abs(weightLhs - GradientCheck.weightedSum(otherWeight, dw)) <= 1e-4 * max(1, abs(weightLhs)))
+    }
+}

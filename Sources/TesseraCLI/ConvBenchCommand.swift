@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import Tessera
+
+/// `tessera bench conv`: every distinct 3×3 convolution of a U-Net, each pass timed
+/// against a bare sgemm of the same M, N, K (and transposes) measured in the same run.
+struct ConvBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conv",
+        abstract: "Convolution forward / backward-data / backward-weight speed versus bare sgemm.")
+
+    @Option(help: "U-Net base width (channels of the first level).")
+    var width: Int = 16
+
+    @Option(help: "U-Net depth (number of down-sampling steps).")
+    var depth: Int = 4
+
+    @Option(help: "Input height and width.")
+    var size: Int = 128
+
+    @Option(help: "Images per batch.")
+    var batch: Int = 1
+
+    @Option(help: "OpenBLAS threads.")
+    var threads: Int = 2
+
+    func validate() throws {
+        guard width >= 1, depth >= 1, batch >= 1, threads >= 1 else {
+            throw ValidationError("--width, --depth, --batch and --threads must be at least 1")
+        }
+        guard size >> depth >= 1, size % (1 << depth) == 0 else {
+            throw ValidationError("--size \(size) must be a multiple of 2^depth = \(1 << depth)")
+        }
+    }
+
+    /// The distinct (Cin, Cout, side) of the U-Net's 3×3 convolutions, encoder then decoder.
+    private var layers: [(inputChannels: Int, outputChannels: Int, side: Int)] {
+        var shapes: [(Int, Int, Int)] = [(1, width, size), (width, width, size)]
+        for level in 1...depth {
+            let channels = width << level, side = size >> level
+            shapes += [(channels / 2, channels, side), (channels, channels, side)]
+        }
+        for level in stride(from: depth - 1, through: 0, by: -1) {
+            let channels = width << level, side = size >> level
+            shapes += [(channels * 2, channels, side)]
+        }
+        var seen = Set<[Int]>()
+        return shapes.filter { seen.insert([$0.0, $0.1, $0.2]).inserted }
+    }
+
+    func run() throws {
+        BLAS.threadCount = threads
+        print("U-Net width \(width), depth \(depth), \(batch)×1×\(size)², threads \(threads); ratio = bare sgemm time / layer time")
+        print("layer            pass     M×N×K                 ms    GFLOP/s  sgemm GFLOP/s  ratio")
+        var totalLayer = 0.0, totalGemm = 0.0
+        for (inputChannels, outputChannels, side) in layers {
+            var generator = RandomGenerator(seed: 1)
+            let x = Tensor.normal([batch, inputChannels, side, side], using: &generator)
+            let weight = Tensor.normal([outputChannels, inputChannels, 3, 3], using: &generator)
+            let bias = Tensor.normal([outputChannels], using: &generator)
+            let dy = Tensor.normal([batch, outputChannels, side, side], using: &generator)
+            let k = inputChannels * 9, n = side * side
+            let passes: [(String, Bool, Bool, Int, Int, Int, () -> Void)] = [
+                ("forward", false, false, outputChannels, n, k, {
+                    _ = Convolution2D.forward(input: x, weight: weight, bias: bias, padding: 1)
+                }),
+                ("data", true, false, k, n, outputChannels, {
+                    _ = Convolution2D.backwardData(gradientOfOutput: dy, weight: weight, inputShape: x.shape, padding: 1)
+                }),
+                ("weight", false, true, outputChannels, k, n, {
+                    _ = Convolution2D.backwardWeight(gradientOfOutput: dy, input: x, weightShape: weight.shape, padding: 1)
+                }),
+            ]
+            let label = "\(inputChannels)→\(outputChannels) @\(side)²"
+            for (pass, transposeA, transposeB, m, gemmN, gemmK, body) in passes {
+                let bareGemm = BareGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: gemmN, k: gemmK, repeats: batch)
+                let medians = Timing.interleavedMedians(minimumSeconds: 0.4, [body, bareGemm.run])
+                let layerSeconds = medians[0], gemmSeconds = medians[1]
+                let flops = 2.0 * Double(batch * m * gemmN * gemmK)
+                totalLayer += layerSeconds
+                totalGemm += gemmSeconds
+                print(String(
+                    format: "%-16@ %-8@ %-18@ %8.3f %9.1f %13.1f %6.2f",
+                    label as NSString, pass as NSString, "\(m)×\(gemmN)×\(gemmK)" as NSString,
+                    layerSeconds * 1e3, flops / layerSeconds / 1e9, flops / gemmSeconds / 1e9, gemmSeconds / layerSeconds))
+            }
+        }
+        print(String(format: "all 3×3 conv passes: %.2f ms, bare sgemm %.2f ms, ratio %.2f", totalLayer * 1e3, totalGemm * 1e3, totalGemm / totalLayer))
+    }
+}
+
+/// `repeats` sgemm calls of one shape and transposes on preallocated operands: the
+/// reference a layer's pass is compared with.
+struct BareGemm {
+    let transposeA: Bool, transposeB: Bool
+    let m: Int, n: Int, k: Int, repeats: Int
+    private let a: Tensor, b: Tensor, c: Tensor
+
+    init(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, repeats: Int) {
+        (self.transposeA, self.transposeB, self.m, self.n, self.k, self.repeats) = (transposeA, transposeB, m, n, k, repeats)
+        var generator = RandomGenerator(seed: 2)
+        a = Tensor.uniform([m * k], using: &generator)
+        b = Tensor.uniform([k * n], using: &generator)
+        c = Tensor.zeros([m * n])
+    }
+
+    /// One timed unit: the `repeats` calls. The output buffer is private to this value.
+    func run() {
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeBufferPointer { c in
+                    for _ in 0..<repeats {
+                        BLAS.gemm(
+                            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                            a: a.baseAddress!, lda: transposeA ? m : k, b: b.baseAddress!, ldb: transposeB ? k : n,
+                            c: UnsafeMutablePointer(mutating: c.baseAddress!), ldc: n)
+                    }
+                }
+            }
+        }
+    }
+}
