@@ -182,7 +182,68 @@ def activations_and_losses():
     save("losses.safetensors", tensors)
 
 
+class TinyEncoderDecoder(torch.nn.Module):
+    """Two levels with a skip connection; mirrored by the Swift test model of the same name."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.enc = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU())
+        self.down = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(4, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.up = nn.ConvTranspose2d(8, 4, 2, stride=2)
+        self.dec = nn.Sequential(nn.Conv2d(8, 4, 3, padding=1), nn.ReLU())
+        self.out = nn.Conv2d(4, 1, 1)
+
+    def forward(self, x):
+        e = self.enc(x)
+        return self.out(self.dec(torch.cat([e, self.up(self.down(e))], 1)))
+
+
+def tiny_loss(model, x, y):
+    """BCE-with-logits plus Pytorch-UNet's soft Dice on the sigmoid, as Tessera's bce+dice."""
+    logits = model(x)
+    probabilities = torch.sigmoid(logits)
+    inter = 2 * (probabilities * y).sum()
+    sets = probabilities.sum() + y.sum()
+    dice = (inter + 1e-6) / (sets + 1e-6)
+    return F.binary_cross_entropy_with_logits(logits, y) + (1 - dice)
+
+
+def training():
+    torch.manual_seed(5)
+    model = TinyEncoderDecoder()
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(2, 1, 8, 8, generator=g)
+    y = (torch.rand(2, 1, 8, 8, generator=g) > 0.5).float()
+    tensors = {f"initial.{k}": v for k, v in initial.items()}
+    tensors.update({"input": x, "target": y})
+
+    loss = tiny_loss(model, x, y)
+    loss.backward()
+    tensors["loss"] = loss.detach().reshape(1)
+    tensors.update({f"grad.{k}": p.grad for k, p in model.named_parameters()})
+
+    for name, make in [
+        ("sgd", lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=1e-3)),
+        ("nesterov", lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.8, nesterov=True)),
+        ("adam", lambda ps: torch.optim.Adam(ps, lr=0.01, weight_decay=1e-3)),
+        # ε = 1e-3: the biases before batch norm get only rounding-noise gradients, which
+        # Adam would blow up to full steps of arbitrary sign without weight decay in them.
+        ("adamw", lambda ps: torch.optim.AdamW(ps, lr=0.01, weight_decay=0.1, eps=1e-3)),
+    ]:
+        model.load_state_dict(initial)
+        optimizer = make(model.parameters())
+        for _ in range(3):
+            optimizer.zero_grad()
+            tiny_loss(model, x, y).backward()
+            optimizer.step()
+        tensors.update({f"{name}.{k}": v.clone() for k, v in model.state_dict().items()})
+    save("tiny_training.safetensors", tensors)
+
+
 GROUPS = {
+    "training": training,
     "safetensors": safetensors_interop,
     "convolutions": convolutions,
     "pooling": pooling_and_resampling,

@@ -14,7 +14,7 @@ extension Tensor {
         return result
     }
 
-    /// Applies `transform` to every element.
+    /// Applies `transform` to every element. Not differentiable: the result is detached.
     public func map(_ transform: (Float) -> Float) -> Tensor {
         let result = Tensor(uninitializedShape: shape)
         let a = storage.pointer, c = result.storage.pointer
@@ -24,19 +24,64 @@ extension Tensor {
         return result
     }
 
-    public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { zipElements(lhs, rhs, operator: "+", +) }
-    public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { zipElements(lhs, rhs, operator: "-", -) }
-    public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { zipElements(lhs, rhs, operator: "*", *) }
-    public static func / (lhs: Tensor, rhs: Tensor) -> Tensor { zipElements(lhs, rhs, operator: "/", /) }
+    public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
+        Tape.record(zipElements(lhs, rhs, operator: "+", +), inputs: [lhs, rhs]) { [$0, $0] }
+    }
 
-    public static func + (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 + rhs } }
-    public static func - (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 - rhs } }
-    public static func * (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 * rhs } }
-    public static func / (lhs: Tensor, rhs: Float) -> Tensor { lhs.map { $0 / rhs } }
-    public static func * (lhs: Float, rhs: Tensor) -> Tensor { rhs.map { lhs * $0 } }
-    public static prefix func - (operand: Tensor) -> Tensor { operand.map { -$0 } }
+    public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
+        Tape.record(zipElements(lhs, rhs, operator: "-", -), inputs: [lhs, rhs]) { [$0, -$0] }
+    }
+
+    public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
+        let (a, b) = (lhs.detached(), rhs.detached())
+        return Tape.record(zipElements(lhs, rhs, operator: "*", *), inputs: [lhs, rhs]) { [$0 * b, $0 * a] }
+    }
+
+    public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
+        let (a, b) = (lhs.detached(), rhs.detached())
+        return Tape.record(zipElements(lhs, rhs, operator: "/", /), inputs: [lhs, rhs]) { gradient in
+            [gradient / b, -(gradient * a) / (b * b)]
+        }
+    }
+
+    public static func + (lhs: Tensor, rhs: Float) -> Tensor {
+        Tape.record(lhs.map { $0 + rhs }, inputs: [lhs]) { [$0] }
+    }
+
+    public static func - (lhs: Tensor, rhs: Float) -> Tensor {
+        Tape.record(lhs.map { $0 - rhs }, inputs: [lhs]) { [$0] }
+    }
+
+    public static func * (lhs: Tensor, rhs: Float) -> Tensor {
+        Tape.record(lhs.map { $0 * rhs }, inputs: [lhs]) { [$0 * rhs] }
+    }
+
+    public static func / (lhs: Tensor, rhs: Float) -> Tensor {
+        Tape.record(lhs.map { $0 / rhs }, inputs: [lhs]) { [$0 / rhs] }
+    }
+
+    public static func * (lhs: Float, rhs: Tensor) -> Tensor { rhs * lhs }
+
+    public static func - (lhs: Float, rhs: Tensor) -> Tensor { -rhs + lhs }
+
+    public static prefix func - (operand: Tensor) -> Tensor {
+        Tape.record(operand.map { -$0 }, inputs: [operand]) { [-$0] }
+    }
 
     public static func += (lhs: inout Tensor, rhs: Tensor) { lhs = lhs + rhs }
     public static func -= (lhs: inout Tensor, rhs: Tensor) { lhs = lhs - rhs }
     public static func *= (lhs: inout Tensor, rhs: Float) { lhs = lhs * rhs }
+
+    /// The sum of all elements as a one-element tensor of shape `[]` (differentiable).
+    public func summed() -> Tensor {
+        let shape = self.shape
+        return Tape.record(Tensor(shape: [], scalars: [sum()]), inputs: [self]) {
+            [Tensor(shape: shape, repeating: $0.scalar)]
+        }
+    }
+
+    /// The mean of all elements as a one-element tensor of shape `[]` (differentiable).
+    public func averaged() -> Tensor {
+        summed() / Float(count)
+    }
 }

@@ -1,43 +1,47 @@
 extension Tensor {
-    /// Matrix product on OpenBLAS sgemm.
+    /// Matrix product on OpenBLAS sgemm (differentiable).
     ///
     /// - `[M, K] · [K, N] → [M, N]`
     /// - `[B, M, K] · [B, K, N] → [B, M, N]` (one GEMM per batch entry)
     /// - `[B, M, K] · [K, N] → [B, M, N]` (the right matrix is shared)
     public func matmul(_ other: Tensor) -> Tensor {
         switch (rank, other.rank) {
-        case (2, 2):
-            return Tensor.batchedProduct(self, other, batch: 1, sharedRight: true)
-        case (3, 3):
+        case (2, 2), (3, 3):
             precondition(
-                shape[0] == other.shape[0],
-                "matmul: batch sizes differ: \(shape) · \(other.shape)")
-            return Tensor.batchedProduct(self, other, batch: shape[0], sharedRight: false)
+                rank == 2 || shape[0] == other.shape[0], "matmul: batch sizes differ: \(shape) · \(other.shape)")
+            let (a, b) = (detached(), other.detached())
+            return Tape.record(Tensor.product(self, other), inputs: [self, other]) { gradient in
+                // C = A·B ⇒ dA = dC·Bᵀ, dB = Aᵀ·dC (per batch entry).
+                [Tensor.product(gradient, b, transposeRight: true), Tensor.product(a, gradient, transposeLeft: true)]
+            }
         case (3, 2):
-            return Tensor.batchedProduct(self, other, batch: shape[0], sharedRight: true)
+            return reshaped([shape[0] * shape[1], shape[2]]).matmul(other).reshaped([shape[0], shape[1], other.shape[1]])
         default:
             preconditionFailure("matmul: expected ranks 2·2, 3·3 or 3·2, got \(shape) · \(other.shape)")
         }
     }
 
-    private static func batchedProduct(_ lhs: Tensor, _ rhs: Tensor, batch: Int, sharedRight: Bool) -> Tensor {
-        let m = lhs.shape[lhs.rank - 2], k = lhs.shape[lhs.rank - 1]
-        let rhsK = rhs.shape[rhs.rank - 2], n = rhs.shape[rhs.rank - 1]
+    /// `op(lhs) · op(rhs)` for matrices or equally batched stacks of them.
+    static func product(_ lhs: Tensor, _ rhs: Tensor, transposeLeft: Bool = false, transposeRight: Bool = false) -> Tensor {
+        let batched = lhs.rank == 3
+        let batch = batched ? lhs.shape[0] : 1
+        let (lhsRows, lhsColumns) = (lhs.shape[lhs.rank - 2], lhs.shape[lhs.rank - 1])
+        let (rhsRows, rhsColumns) = (rhs.shape[rhs.rank - 2], rhs.shape[rhs.rank - 1])
+        let m = transposeLeft ? lhsColumns : lhsRows, k = transposeLeft ? lhsRows : lhsColumns
+        let rhsK = transposeRight ? rhsColumns : rhsRows, n = transposeRight ? rhsRows : rhsColumns
         precondition(k == rhsK, "matmul: inner dimensions differ: \(lhs.shape) · \(rhs.shape)")
-        let resultShape = lhs.rank == 2 ? [m, n] : [batch, m, n]
-        let result = Tensor(uninitializedShape: resultShape)
+        let result = Tensor(uninitializedShape: batched ? [batch, m, n] : [m, n])
         for b in 0..<batch {
-            // Row-major C[M, N] = A[M, K] · B[K, N].
             BLAS.gemm(
-                m: m, n: n, k: k,
-                a: lhs.storage.pointer + b * m * k, lda: k,
-                b: rhs.storage.pointer + (sharedRight ? 0 : b * k * n), ldb: n,
+                transposeA: transposeLeft, transposeB: transposeRight, m: m, n: n, k: k,
+                a: lhs.storage.pointer + b * m * k, lda: lhsColumns,
+                b: rhs.storage.pointer + b * k * n, ldb: rhsColumns,
                 c: result.storage.pointer + b * m * n, ldc: n)
         }
         return result
     }
 
-    /// The transpose of a matrix: `[M, N] → [N, M]`.
+    /// The transpose of a matrix: `[M, N] → [N, M]` (differentiable).
     public func transposed() -> Tensor {
         precondition(rank == 2, "transposed: expected a matrix, got shape \(shape)")
         let rows = shape[0], columns = shape[1]
@@ -48,6 +52,6 @@ extension Tensor {
                 target[c * rows + r] = source[r * columns + c]
             }
         }
-        return result
+        return Tape.record(result, inputs: [self]) { [$0.transposed()] }
     }
 }

@@ -7,6 +7,8 @@ public struct Tensor: Sendable {
     /// The size of each dimension, outermost first.
     public private(set) var shape: [Int]
     var storage: TensorStorage
+    /// The tape entry that produced this tensor inside a gradient scope; nil otherwise.
+    var node: TapeNode?
 
     /// The number of elements (the product of `shape`; 1 for a scalar).
     public var count: Int { storage.count }
@@ -71,6 +73,15 @@ public struct Tensor: Sendable {
             newCount == count,
             "reshaped: cannot view shape \(shape) (\(count) elements) as \(newShape) (\(newCount) elements)")
         result.shape = newShape
+        result.node = nil
+        let originalShape = shape
+        return Tape.record(result, inputs: [self]) { [$0.reshaped(originalShape)] }
+    }
+
+    /// The same values, cut off from any gradient tape: gradients do not flow through it.
+    public func detached() -> Tensor {
+        var result = self
+        result.node = nil
         return result
     }
 
@@ -89,6 +100,8 @@ public struct Tensor: Sendable {
 
     /// Ensures this tensor is the only owner of its storage.
     mutating func makeUnique() {
+        // Writing in place invalidates whatever the tape recorded about this tensor.
+        node = nil
         if !isKnownUniquelyReferenced(&storage) {
             storage = TensorStorage(copying: storage)
         }

@@ -1,0 +1,55 @@
+/// 2-D convolution of `[N, C, H, W]` with weight `[Cout, C, kH, kW]` and optional bias
+/// `[Cout]` (differentiable with respect to all three), as PyTorch's `conv2d`.
+public func conv2d(
+    _ input: Tensor, weight: Tensor, bias: Tensor? = nil,
+    stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1
+) -> Tensor {
+    let output = Convolution2D.forward(
+        input: input, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation)
+    let (x, w) = (input.detached(), weight.detached())
+    let hasBias = bias != nil
+    let inputs = [input, weight] + (bias.map { [$0] } ?? [])
+    return Tape.record(output, inputs: inputs) { gradient in
+        let dx = input.node == nil ? nil : Convolution2D.backwardData(
+            gradientOfOutput: gradient, weight: w, inputShape: x.shape, stride: stride, padding: padding, dilation: dilation)
+        let dw = weight.node == nil ? nil : Convolution2D.backwardWeight(
+            gradientOfOutput: gradient, input: x, weightShape: w.shape, stride: stride, padding: padding, dilation: dilation)
+        return [dx, dw] + (hasBias ? [Convolution2D.backwardBias(gradientOfOutput: gradient)] : [])
+    }
+}
+
+/// 2-D transposed convolution of `[N, Cin, H, W]` with weight `[Cin, Cout, kH, kW]` and
+/// optional bias `[Cout]` (differentiable), as PyTorch's `conv_transpose2d`.
+public func convTransposed2d(
+    _ input: Tensor, weight: Tensor, bias: Tensor? = nil,
+    stride: Size2D = 1, padding: Size2D = 0, outputPadding: Size2D = 0, dilation: Size2D = 1
+) -> Tensor {
+    let output = TransposedConvolution2D.forward(
+        input: input, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
+        outputPadding: outputPadding)
+    let (x, w) = (input.detached(), weight.detached())
+    let hasBias = bias != nil
+    let inputs = [input, weight] + (bias.map { [$0] } ?? [])
+    return Tape.record(output, inputs: inputs) { gradient in
+        let dx = input.node == nil ? nil : TransposedConvolution2D.backwardData(
+            gradientOfOutput: gradient, weight: w, inputShape: x.shape, stride: stride, padding: padding,
+            dilation: dilation, outputPadding: outputPadding)
+        let dw = weight.node == nil ? nil : TransposedConvolution2D.backwardWeight(
+            gradientOfOutput: gradient, input: x, weightShape: w.shape, stride: stride, padding: padding,
+            dilation: dilation, outputPadding: outputPadding)
+        return [dx, dw] + (hasBias ? [TransposedConvolution2D.backwardBias(gradientOfOutput: gradient)] : [])
+    }
+}
+
+/// `x · Wᵀ + b` for `x` `[N, in]`, `W` `[out, in]`, `b` `[out]` (differentiable).
+public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    let output = FullyConnected.forward(input: input, weight: weight, bias: bias)
+    let (x, w) = (input.detached(), weight.detached())
+    let hasBias = bias != nil
+    let inputs = [input, weight] + (bias.map { [$0] } ?? [])
+    return Tape.record(output, inputs: inputs) { gradient in
+        [FullyConnected.backwardData(gradientOfOutput: gradient, weight: w),
+         FullyConnected.backwardWeight(gradientOfOutput: gradient, input: x)]
+            + (hasBias ? [FullyConnected.backwardBias(gradientOfOutput: gradient)] : [])
+    }
+}

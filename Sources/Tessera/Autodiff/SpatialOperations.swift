@@ -1,0 +1,52 @@
+/// Max pooling of `[N, C, H, W]` (differentiable; the gradient goes to each window's maximum).
+public func maxPool2d(_ input: Tensor, kernelSize: Size2D = 2, stride: Size2D? = nil) -> Tensor {
+    let pooled = MaxPooling2D.forward(input: input, kernelSize: kernelSize, stride: stride)
+    let argmax = pooled.argmax, shape = input.shape
+    return Tape.record(pooled.output, inputs: [input]) {
+        [MaxPooling2D.backward(gradientOfOutput: $0, argmax: argmax, inputShape: shape)]
+    }
+}
+
+/// Concatenation of `[N, Cᵢ, …]` tensors along channels (differentiable).
+public func concatenate(_ inputs: [Tensor]) -> Tensor {
+    let counts = inputs.map { $0.shape[1] }
+    return Tape.record(ChannelConcatenation.concatenate(inputs), inputs: inputs) {
+        ChannelConcatenation.split($0, channelCounts: counts)
+    }
+}
+
+/// Zero padding of the last two dimensions of `[N, C, H, W]` (differentiable).
+public func pad(_ input: Tensor, _ amounts: SpatialPadding.Amounts) -> Tensor {
+    if amounts.isZero { return input }
+    return Tape.record(SpatialPadding.pad(input, amounts), inputs: [input]) { [SpatialPadding.unpad($0, amounts)] }
+}
+
+/// Bilinear up-sampling with `align_corners=True` by an integer factor (differentiable).
+public func upsampleBilinear(_ input: Tensor, factor: Int = 2) -> Tensor {
+    let shape = input.shape
+    return Tape.record(BilinearUpsampling.forward(input, factor: factor), inputs: [input]) {
+        [BilinearUpsampling.backward(gradientOfOutput: $0, inputShape: shape, factor: factor)]
+    }
+}
+
+/// Batch normalisation over the channels of `[N, C, …]` (differentiable with respect to
+/// input, weight and bias). In training mode it normalises with the batch's statistics
+/// and updates `runningMean`/`runningVariance`; otherwise it uses them.
+public func batchNorm(
+    _ input: Tensor, weight: Tensor, bias: Tensor,
+    runningMean: inout Tensor, runningVariance: inout Tensor,
+    training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5
+) -> Tensor {
+    let (output, saved) = training
+        ? BatchNormalization.trainingForward(
+            input: input, weight: weight, bias: bias, runningMean: &runningMean, runningVariance: &runningVariance,
+            momentum: momentum, epsilon: epsilon)
+        : BatchNormalization.inferenceForward(
+            input: input, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
+            epsilon: epsilon)
+    let (x, w) = (input.detached(), weight.detached())
+    return Tape.record(output, inputs: [input, weight, bias]) { gradient in
+        let gradients = BatchNormalization.backward(gradientOfOutput: gradient, input: x, weight: w, saved: saved)
+        return [gradients.input, gradients.weight, gradients.bias]
+    }
+}

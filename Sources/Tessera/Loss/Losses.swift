@@ -1,0 +1,32 @@
+/// Binary cross-entropy on logits, averaged over all elements (differentiable with respect
+/// to `logits`); `targets` in [0, 1] of the same shape.
+public func binaryCrossEntropyWithLogits(_ logits: Tensor, _ targets: Tensor) -> Tensor {
+    let value = BinaryCrossEntropyWithLogits.value(logits: logits, targets: targets)
+    let (x, t) = (logits.detached(), targets.detached())
+    return Tape.record(Tensor(shape: [], scalars: [value]), inputs: [logits]) {
+        [BinaryCrossEntropyWithLogits.gradient(logits: x, targets: t) * $0.scalar]
+    }
+}
+
+/// Cross-entropy of `[N, C, …]` logits against one class index per position (differentiable
+/// with respect to `logits`), averaged as PyTorch does: weighted by `classWeights`, skipping
+/// positions whose target is `ignoreIndex`.
+public func crossEntropy(
+    _ logits: Tensor, _ targets: [Int32], classWeights: [Float]? = nil, ignoreIndex: Int32? = nil
+) -> Tensor {
+    let value = CrossEntropy.value(logits: logits, targets: targets, classWeights: classWeights, ignoreIndex: ignoreIndex)
+    let x = logits.detached()
+    return Tape.record(Tensor(shape: [], scalars: [value]), inputs: [logits]) {
+        [CrossEntropy.gradient(logits: x, targets: targets, classWeights: classWeights, ignoreIndex: ignoreIndex) * $0.scalar]
+    }
+}
+
+/// `1 − mean Dice` of probabilities `[N, C, …]` against binary or one-hot targets
+/// (differentiable with respect to `probabilities`); see ``SoftDice``.
+public func softDiceLoss(_ probabilities: Tensor, _ targets: Tensor) -> Tensor {
+    let value = SoftDice.value(probabilities: probabilities, targets: targets)
+    let (p, t) = (probabilities.detached(), targets.detached())
+    return Tape.record(Tensor(shape: [], scalars: [value]), inputs: [probabilities]) {
+        [SoftDice.gradient(probabilities: p, targets: t) * $0.scalar]
+    }
+}

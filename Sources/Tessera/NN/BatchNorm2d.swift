@@ -1,0 +1,37 @@
+/// Batch normalisation over channels, as PyTorch's `nn.BatchNorm2d`: learned `weight`
+/// (γ, ones) and `bias` (β, zeros); state `running_mean` (zeros), `running_var` (ones) and
+/// `num_batches_tracked`, updated in training mode with momentum 0.1 and ε = 1e-5.
+public final class BatchNorm2d: Module, UnaryLayer {
+    public let weight: Parameter
+    public let bias: Parameter
+    public let runningMean: Parameter
+    public let runningVar: Parameter
+    public let numBatchesTracked = Counter()
+    public let momentum: Float
+    public let epsilon: Float
+
+    public init(features: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
+        weight = Parameter(Tensor.ones([features]))
+        bias = Parameter(Tensor.zeros([features]))
+        runningMean = Parameter(Tensor.zeros([features]), isState: true)
+        runningVar = Parameter(Tensor.ones([features]), isState: true)
+        self.momentum = momentum
+        self.epsilon = epsilon
+    }
+
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        precondition(
+            input.rank >= 2 && input.shape[1] == weight.value.count,
+            "BatchNorm2d: input \(input.shape) needs [N, \(weight.value.count), …]")
+        var mean = runningMean.value.detached(), variance = runningVar.value.detached()
+        let output = batchNorm(
+            input, weight: weight.value, bias: bias.value, runningMean: &mean, runningVariance: &variance,
+            training: isTraining, momentum: momentum, epsilon: epsilon)
+        if isTraining {
+            runningMean.value = mean
+            runningVar.value = variance
+            numBatchesTracked.value += 1
+        }
+        return output
+    }
+}

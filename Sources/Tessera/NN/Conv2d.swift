@@ -1,0 +1,34 @@
+/// A 2-D convolution layer, as PyTorch's `nn.Conv2d`: weight `[Cout, Cin, kH, kW]`,
+/// optional bias `[Cout]`, PyTorch's default initialisation.
+public final class Conv2d: Module, UnaryLayer {
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let stride: Size2D
+    public let padding: Size2D
+    public let dilation: Size2D
+
+    /// - Parameters:
+    ///   - kernelSize: `3` for 3×3, or `[kH, kW]`.
+    ///   - bias: whether to add a learned bias per output channel.
+    ///   - generator: draws the initial weights (Kaiming-uniform, a = √5, as PyTorch).
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Size2D,
+        stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1, bias: Bool = true,
+        generator: inout RandomGenerator
+    ) {
+        precondition(inputChannels > 0 && outputChannels > 0, "Conv2d: channel counts must be positive, got \(inputChannels) → \(outputChannels)")
+        let shape = [outputChannels, inputChannels, kernelSize.height, kernelSize.width]
+        weight = Parameter(Initializer.pytorchDefault(shape, using: &generator))
+        self.bias = bias ? Parameter(Initializer.pytorchDefaultBias(count: outputChannels, weightShape: shape, using: &generator)) : nil
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+    }
+
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        precondition(
+            input.rank == 4 && input.shape[1] == weight.value.shape[1],
+            "Conv2d: input \(input.shape) needs [N, \(weight.value.shape[1]), H, W]")
+        return conv2d(input, weight: weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation)
+    }
+}

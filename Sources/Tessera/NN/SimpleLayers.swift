@@ -1,0 +1,64 @@
+/// `max(x, 0)`, as PyTorch's `nn.ReLU`.
+public final class ReLU: Module, UnaryLayer {
+    public override init() {}
+    public func callAsFunction(_ input: Tensor) -> Tensor { relu(input) }
+}
+
+/// Max pooling, as PyTorch's `nn.MaxPool2d` (no padding, floor mode).
+public final class MaxPool2d: Module, UnaryLayer {
+    public let kernelSize: Size2D
+    public let stride: Size2D
+
+    public init(kernelSize: Size2D = 2, stride: Size2D? = nil) {
+        self.kernelSize = kernelSize
+        self.stride = stride ?? kernelSize
+    }
+
+    public func callAsFunction(_ input: Tensor) -> Tensor { maxPool2d(input, kernelSize: kernelSize, stride: stride) }
+}
+
+/// Bilinear up-sampling by an integer factor with `align_corners=True`, as PyTorch's
+/// `nn.Upsample(scale_factor: 2, mode: "bilinear", align_corners: True)`.
+public final class Upsample: Module, UnaryLayer {
+    public let factor: Int
+
+    public init(factor: Int = 2) {
+        self.factor = factor
+    }
+
+    public func callAsFunction(_ input: Tensor) -> Tensor { upsampleBilinear(input, factor: factor) }
+}
+
+/// Inverted dropout, active in training mode only, with its own seeded generator.
+public final class Dropout: Module, UnaryLayer {
+    public let probability: Float
+    private var generator: RandomGenerator
+
+    public init(probability: Float = 0.5, seed: UInt64) {
+        precondition(probability >= 0 && probability < 1, "Dropout: probability must be in [0, 1), got \(probability)")
+        self.probability = probability
+        generator = RandomGenerator(seed: seed)
+    }
+
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        guard isTraining, probability > 0 else { return input }
+        return dropout(input, probability: probability, using: &generator)
+    }
+}
+
+/// Layers applied one after another, named `0`, `1`, … as in PyTorch's `nn.Sequential`.
+public final class Sequential: Module, UnaryLayer {
+    public let layers: [any UnaryLayer]
+
+    public init(_ layers: [any UnaryLayer]) {
+        self.layers = layers
+    }
+
+    public override func namedChildren() -> [(String, Module)] {
+        layers.enumerated().map { (String($0.offset), $0.element) }
+    }
+
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        layers.reduce(input) { $1($0) }
+    }
+}
