@@ -16,6 +16,10 @@ public struct ModuleLoadingError: Error, Equatable, CustomStringConvertible {
         public let name: String
         public let expected: [Int]
         public let found: [Int]
+
+        public init(name: String, expected: [Int], found: [Int]) {
+            (self.name, self.expected, self.found) = (name, expected, found)
+        }
     }
 
     public var description: String {

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+import Tessera
+
+@Suite("optimizers and schedules")
+struct OptimizerTests {
+    @Test("saving and restoring optimizer state continues training exactly", arguments: ["sgd", "adam"])
+    func resumeIsExact(kind: String) throws {
+        func make() -> Optimizer { kind == "sgd" ? SGD(learningRate: 0.05, momentum: 0.9) : Adam(learningRate: 0.01) }
+        var generator = RandomGenerator(seed: 7)
+        let x = Tensor.normal([2, 1, 8, 8], using: &generator)
+        let y = Tensor.uniform([2, 1, 8, 8], using: &generator).map { $0 > 0.5 ? 1 : 0 }
+        let initial = TinyEncoderDecoder(generator: &generator).stateDictionary()
+        func train(_ model: TinyEncoderDecoder, _ optimizer: Optimizer, steps: Int) {
+            for _ in 0..<steps {
+                let (_, gradients) = valueAndGradient(of: model) { TinyEncoderDecoder.loss($0(x), y) }
+                optimizer.update(model, gradients: gradients)
+            }
+        }
+        var seedGenerator = RandomGenerator(seed: 0)
+        let straight = TinyEncoderDecoder(generator: &seedGenerator)
+        try straight.load(initial, source: "initial")
+        train(straight, make(), steps: 4)
+
+        let interrupted = TinyEncoderDecoder(generator: &seedGenerator)
+        try interrupted.load(initial, source: "initial")
+        let firstOptimizer = make()
+        train(interrupted, firstOptimizer, steps: 2)
+        let folder = try Fixtures.temporaryFolder()
+        try interrupted.stateDictionary().write(to: folder.appendingPathComponent("model.safetensors"))
+        try firstOptimizer.stateDictionary().write(to: folder.appendingPathComponent("optimizer.safetensors"))
+
+        let resumed = TinyEncoderDecoder(generator: &seedGenerator)
+        try resumed.load(try SafeTensors.read(from: folder.appendingPathComponent("model.safetensors")), source: "model")
+        let secondOptimizer = make()
+        try secondOptimizer.load(try SafeTensors.read(from: folder.appendingPathComponent("optimizer.safetensors")), source: "optimizer")
+        train(resumed, secondOptimizer, steps: 2)
+        for ((name, a), (_, b)) in zip(straight.namedParameters(), resumed.namedParameters()) {
+            #expect(a.value == b.value, "\(name)")
+        }
+    }
+
+    @Test("gradient clipping scales the global norm down to the limit and leaves small gradients alone")
+    func clipping() {
+        var gradients = Gradients()
+        gradients["a"] = Tensor([3, 0])
+        gradients["b"] = Tensor([0, 4])
+        #expect(gradients.clipGlobalNorm(1) == 5)
+        #expect(abs(gradients.globalNorm - 1) < 1e-5)
+        let before = gradients["a"]!
+        gradients.clipGlobalNorm(10)
+        #expect(gradients["a"]! == before)
+    }
+
+    @Test("step and cosine schedules follow their closed forms")
+    func schedules() {
+        let step = StepSchedule(base: 1, stepSize: 3, gamma: 0.5)
+        #expect((0..<7).map(step.learningRate) == [1, 1, 1, 0.5, 0.5, 0.5, 0.25])
+        let cosine = CosineSchedule(base: 1, length: 4, minimum: 0.1)
+        #expect(abs(cosine.learningRate(epoch: 0) - 1) < 1e-6)
+        #expect(abs(cosine.learningRate(epoch: 2) - 0.55) < 1e-6)
+        #expect(abs(cosine.learningRate(epoch: 9) - 0.1) < 1e-6)
+    }
+
+    @Test("the plateau schedule lowers the rate after `patience` epochs without improvement")
+    func plateau() {
+        let optimizer = SGD(learningRate: 1)
+        var schedule = PlateauSchedule(goal: .maximize, factor: 0.5, patience: 2)
+        for metric: Float in [0.5, 0.6, 0.6, 0.6] { schedule.step(metric: metric, optimizer: optimizer) }
+        #expect(optimizer.learningRate == 1)
+        schedule.step(metric: 0.6, optimizer: optimizer)
+        #expect(optimizer.learningRate == 0.5)
+        schedule.step(metric: 0.9, optimizer: optimizer)
+        #expect(optimizer.learningRate == 0.5 && schedule.best == 0.9)
+    }
+}
