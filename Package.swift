@@ -6,6 +6,8 @@ let package = Package(
     products: [
         // The engine: tensors, BLAS/LAPACK wrappers, kernels, serialization.
         .library(name: "Tessera", targets: ["Tessera"]),
+        // U-Net, datasets, training, prediction and metrics for image segmentation.
+        .library(name: "TesseraSegmentation", targets: ["TesseraSegmentation"]),
         // The `tessera` command-line tool.
         .executable(name: "tessera", targets: ["TesseraCLI"]),
     ],
@@ -15,11 +17,14 @@ let package = Package(
     targets: [
         // Tensor, BLAS/LAPACK wrappers, im2col+GEMM kernels, safetensors.
         .target(name: "Tessera", dependencies: ["COpenBLAS"]),
-        // `tessera` subcommands (self-check, benchmarks).
+        // U-Net, PNG datasets, augmentation, trainer, predictor, metrics, checkpoints.
+        .target(name: "TesseraSegmentation", dependencies: ["Tessera", "CPNG"]),
+        // `tessera` subcommands: train, predict, evaluate, synth, bench, selfcheck.
         .executableTarget(
             name: "TesseraCLI",
             dependencies: [
                 "Tessera",
+                "TesseraSegmentation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -29,9 +34,11 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"])]
         ),
+        // Implementation detail: Debian's libpng (png.h), simplified API.
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .testTarget(
             name: "TesseraTests",
-            dependencies: ["Tessera"],
+            dependencies: ["Tessera", "TesseraSegmentation"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -242,7 +242,61 @@ def training():
     save("tiny_training.safetensors", tensors)
 
 
+def unet():
+    """Parameter names and shapes of the reference U-Net, a forward pass of fixed weights
+    in train and eval mode on an odd-sized input, and one SGD step."""
+    sys.path.insert(0, os.path.dirname(__file__))
+    from torch_unet import UNet
+    names = {}
+    for width, depth, bilinear in [(8, 3, False), (16, 4, False), (8, 3, True)]:
+        model = UNet(1, 1, width, depth, bilinear)
+        names[f"w{width}_d{depth}{'_bilinear' if bilinear else ''}"] = [
+            [k, list(v.shape)] for k, v in model.state_dict().items()]
+    path = os.path.join(FIXTURES, "unet_parameters.json")
+    with open(path, "w") as f:
+        json.dump(names, f, indent=0)
+    print(f"wrote {os.path.relpath(path)}")
+
+    for bilinear in [False, True]:
+        torch.manual_seed(7)
+        model = UNet(1, 2 if bilinear else 1, 4, 3, bilinear)
+        g = torch.Generator().manual_seed(8)
+        # Perturb batch-norm parameters and statistics so that eval mode is a real test.
+        with torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, torch.nn.BatchNorm2d):
+                    module.weight.uniform_(0.5, 1.5, generator=g)
+                    module.bias.uniform_(-0.2, 0.2, generator=g)
+                    module.running_mean.uniform_(-0.1, 0.1, generator=g)
+                    module.running_var.uniform_(0.5, 1.5, generator=g)
+        x = torch.randn(2, 1, 36, 28, generator=g)
+        tensors = {f"initial.{k}": v.clone() for k, v in model.state_dict().items()}
+        tensors["input"] = x
+        model.eval()
+        with torch.no_grad():
+            tensors["eval_output"] = model(x)
+        model.train()
+        if bilinear:
+            target = torch.randint(0, 2, (2, 36, 28), generator=g)
+            tensors["target"] = target
+            loss_fn = lambda out: F.cross_entropy(out, target)
+        else:
+            target = (torch.rand(2, 1, 36, 28, generator=g) > 0.5).float()
+            tensors["target"] = target
+            loss_fn = lambda out: F.binary_cross_entropy_with_logits(out, target)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        output = model(x)
+        loss = loss_fn(output)
+        loss.backward()
+        optimizer.step()
+        tensors["train_output"] = output.detach()
+        tensors["loss"] = loss.detach().reshape(1)
+        tensors.update({f"stepped.{k}": v.clone() for k, v in model.state_dict().items()})
+        save("unet_bilinear.safetensors" if bilinear else "unet.safetensors", tensors)
+
+
 GROUPS = {
+    "unet": unet,
     "training": training,
     "safetensors": safetensors_interop,
     "convolutions": convolutions,

@@ -34,17 +34,3 @@ final class TinyEncoderDecoder: Module {
         binaryCrossEntropyWithLogits(logits, target) + softDiceLoss(sigmoid(logits), target)
     }
 }
-
-extension SafeTensors {
-    /// The tensors whose names start with `prefix.`, with the prefix removed.
-    func withPrefix(_ prefix: String) -> SafeTensors {
-        var result = SafeTensors()
-        for (name, tensor) in tensors where name.hasPrefix(prefix + ".") {
-            result.tensors[String(name.dropFirst(prefix.count + 1))] = tensor
-        }
-        for (name, tensor) in integerTensors where name.hasPrefix(prefix + ".") {
-            result.integerTensors[String(name.dropFirst(prefix.count + 1))] = tensor
-        }
-        return result
-    }
-}

@@ -25,3 +25,17 @@ enum Fixtures {
         return folder
     }
 }
+
+extension SafeTensors {
+    /// The tensors whose names start with `prefix.`, with the prefix removed.
+    func withPrefix(_ prefix: String) -> SafeTensors {
+        var result = SafeTensors()
+        for (name, tensor) in tensors where name.hasPrefix(prefix + ".") {
+            result.tensors[String(name.dropFirst(prefix.count + 1))] = tensor
+        }
+        for (name, tensor) in integerTensors where name.hasPrefix(prefix + ".") {
+            result.integerTensors[String(name.dropFirst(prefix.count + 1))] = tensor
+        }
+        return result
+    }
+}
