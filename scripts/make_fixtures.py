@@ -295,7 +295,55 @@ def unet():
         save("unet_bilinear.safetensors" if bilinear else "unet.safetensors", tensors)
 
 
+def png_bytes(width, height, bit_depth, color_type, rows, palette=None, trns=None):
+    """A PNG file from raw scanlines (filter type 0), written with zlib alone."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + row for row in rows)
+    body = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0))
+    if palette is not None:
+        body += chunk(b"PLTE", bytes(palette))
+    if trns is not None:
+        body += chunk(b"tRNS", bytes(trns))
+    return b"\x89PNG\r\n\x1a\n" + body + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def pngs():
+    """Small PNGs of every supported kind with known samples, and broken ones."""
+    import struct
+    folder = os.path.join(FIXTURES, "png")
+    os.makedirs(folder, exist_ok=True)
+    w, h = 5, 4
+    gray = [[(x * 50 + y * 10) % 256 for x in range(w)] for y in range(h)]
+    files = {
+        "gray8.png": png_bytes(w, h, 8, 0, [bytes(r) for r in gray]),
+        "gray16.png": png_bytes(w, h, 16, 0, [b"".join(struct.pack(">H", v * 257 + 1) for v in r) for r in gray]),
+        "gray_alpha8.png": png_bytes(w, h, 8, 4, [bytes(sum(([v, 128] for v in r), [])) for r in gray]),
+        "rgb8.png": png_bytes(w, h, 8, 2, [bytes(sum(([v, 255 - v, 7] for v in r), [])) for r in gray]),
+        "rgba8.png": png_bytes(w, h, 8, 6, [bytes(sum(([v, 255 - v, 7, 0] for v in r), [])) for r in gray]),
+        "rgb16.png": png_bytes(w, h, 16, 2, [b"".join(struct.pack(">HHH", v * 257, 65535 - v * 257, 1000) for v in r) for r in gray]),
+        # Palette: index = (x + y) % 3, colours deliberately not sorted by index.
+        "palette.png": png_bytes(w, h, 8, 3, [bytes((x + y) % 3 for x in range(w)) for y in range(h)],
+                                 palette=[200, 0, 0, 0, 200, 0, 0, 0, 200]),
+    }
+    good = files["gray8.png"]
+    files["truncated.png"] = good[: len(good) - 20]
+    files["not_a_png.png"] = b"this is a text file, not an image\n"
+    files["empty.png"] = b""
+    files["huge_dimensions.png"] = png_bytes(100000, 100000, 8, 0, [b""])[:33] + good[33:]
+    files["bit_depth_4.png"] = png_bytes(w, h, 4, 0, [bytes([0x12, 0x34, 0x50]) for _ in range(h)])
+    for name, data in files.items():
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(data)
+    print(f"wrote {len(files)} PNG files to {os.path.relpath(folder)}")
+
+
 GROUPS = {
+    "pngs": pngs,
     "unet": unet,
     "training": training,
     "safetensors": safetensors_interop,

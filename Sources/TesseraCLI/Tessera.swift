@@ -1,11 +1,52 @@
 import ArgumentParser
+import Foundation
+import Tessera
+import TesseraSegmentation
 
 /// The `tessera` command: train, evaluate and benchmark convolutional models on the CPU.
 @main
 struct TesseraCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
-        abstract: "A CPU engine for convolutional encoder-decoders on OpenBLAS.",
-        subcommands: [SelfCheckCommand.self, BenchCommand.self]
+        abstract: "Train and use U-Net segmentation models on the CPU, on OpenBLAS.",
+        discussion: """
+            Exit status: 0 on success, 1 when a run fails (e.g. the loss becomes NaN, a file \
+            cannot be written), 2 for bad usage or bad input (options, images, masks, checkpoints).
+            """,
+        subcommands: [TrainCommand.self, PredictCommand.self, EvaluateCommand.self, SummaryCommand.self, SynthCommand.self, BenchCommand.self, SelfCheckCommand.self]
     )
+
+    /// Parses the arguments and runs the subcommand; every failure ends in one line on
+    /// standard error and the documented exit status.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            if code != .failure && code != .validationFailure && error is ExitCode {
+                Foundation.exit(code.rawValue)
+            }
+            let message = code == .validationFailure || isArgumentParserError(error) ? fullMessage(for: error) : "error: \(error)"
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            Foundation.exit(isBadInput(error) ? 2 : 1)
+        }
+    }
+
+    private static func isArgumentParserError(_ error: Error) -> Bool {
+        exitCode(for: error) == .validationFailure
+    }
+
+    private static func isBadInput(_ error: Error) -> Bool {
+        switch error {
+        case let error as TrainingError: error.isBadInput
+        case is AtomicFileError: false
+        case is DatasetError, is PNGError, is CheckpointError, is SafeTensorsError, is ModuleLoadingError: true
+        default: isArgumentParserError(error)
+        }
+    }
 }

@@ -21,6 +21,13 @@ public func pad(_ input: Tensor, _ amounts: SpatialPadding.Amounts) -> Tensor {
     return Tape.record(SpatialPadding.pad(input, amounts), inputs: [input]) { [SpatialPadding.unpad($0, amounts)] }
 }
 
+/// Removes `amounts` from the borders of `[N, C, H, W]`, the inverse of ``pad(_:_:)``
+/// (differentiable: the gradient is zero-padded back).
+public func crop(_ input: Tensor, _ amounts: SpatialPadding.Amounts) -> Tensor {
+    if amounts.isZero { return input }
+    return Tape.record(SpatialPadding.unpad(input, amounts), inputs: [input]) { [SpatialPadding.pad($0, amounts)] }
+}
+
 /// Bilinear up-sampling with `align_corners=True` by an integer factor (differentiable).
 public func upsampleBilinear(_ input: Tensor, factor: Int = 2) -> Tensor {
     let shape = input.shape

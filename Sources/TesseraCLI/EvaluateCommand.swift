@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Tessera
+import TesseraSegmentation
+
+/// `tessera evaluate`: score a trained model on a labelled folder.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Dice, IoU, pixel accuracy, precision and recall of a model on images/ + masks/.")
+
+    @Option(help: "Checkpoint (.safetensors) written by tessera train.")
+    var model: String
+    @Option(help: "Folder with images/ and masks/.")
+    var data: String
+    @Option(help: "Probability above which a pixel is foreground (binary models).")
+    var threshold: Float = 0.5
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+    @Option(help: "Threads (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must be between 0 and 1, got \(threshold)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        Threads.count = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: model))
+        let dataset = try FolderDataset.load(URL(fileURLWithPath: data), classes: checkpoint.mapping.classes, mapping: checkpoint.mapping)
+        guard dataset.channels == checkpoint.model.configuration.inputChannels else {
+            throw DatasetError(path: data, reason: "images have \(dataset.channels) channel(s) but the model expects \(checkpoint.model.configuration.inputChannels)")
+        }
+        let (metrics, _) = Validation.evaluate(checkpoint.model, on: dataset, loss: nil, threshold: threshold)
+        let classValues = checkpoint.mapping.isBinary ? [0, 255] : checkpoint.mapping.values
+        let perClass = metrics.classes.enumerated().map { index, counts in
+            (index, classValues[index], counts)
+        }
+        if json {
+            let classes = perClass.map { index, value, counts in
+                String(format: "{\"class\": %d, \"value\": %d, \"dice\": %.6f, \"iou\": %.6f, \"precision\": %.6f, \"recall\": %.6f}",
+                       index, value, counts.dice, counts.iou, counts.precision, counts.recall)
+            }
+            print(String(
+                format: "{\"dice\": %.6f, \"iou\": %.6f, \"pixel_accuracy\": %.6f, \"precision\": %.6f, \"recall\": %.6f, \"per_class\": [%@], \"images\": %d}",
+                metrics.dice, metrics.iou, metrics.pixelAccuracy, metrics.precision, metrics.recall,
+                classes.joined(separator: ", ") as NSString, metrics.images))
+            return
+        }
+        print("\(metrics.images) images in \(data); \(checkpoint.mapping.isBinary ? "foreground class" : "mean over classes 1…")")
+        print(String(format: "Dice %.4f  IoU %.4f  pixel accuracy %.4f  precision %.4f  recall %.4f",
+                     metrics.dice, metrics.iou, metrics.pixelAccuracy, metrics.precision, metrics.recall))
+        print("class  value    Dice     IoU  precision  recall")
+        for (index, value, counts) in perClass {
+            print(String(format: "%5d  %5d  %.4f  %.4f     %.4f  %.4f", index, value, counts.dice, counts.iou, counts.precision, counts.recall))
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import Tessera
+import TesseraSegmentation
+
+extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
+extension TrainingConfiguration.ScheduleKind: ExpressibleByArgument {}
+extension SegmentationLoss: ExpressibleByArgument {}
+
+/// `tessera train`: train a U-Net on a folder of images and masks, or on built-in shapes.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a U-Net segmentation model.",
+        discussion: """
+            DATA holds images/ and masks/ with PNGs of identical names. Without --data, trains \
+            on built-in synthetic shapes. RUNDIR receives config.json, metrics.csv, curves.svg, \
+            last.safetensors, best.safetensors and the optimizer state, each written atomically.
+            """)
+
+    @Option(help: "Training folder with images/ and masks/ (default: synthetic shapes).")
+    var data: String?
+    @Option(help: "Validation folder with images/ and masks/.")
+    var val: String?
+    @Option(help: "Fraction of --data held out for validation when --val is absent.")
+    var valFraction = 0.1
+    @Option(help: "Run folder for checkpoints, metrics and plots.")
+    var out = "runs/latest"
+    @Option(help: "Passes over the training data.")
+    var epochs = 12
+    @Option(help: "Validate and write checkpoints every N epochs (and after the last).")
+    var valEvery = 1
+    @Option(help: "Total optimizer steps (overrides --epochs).")
+    var steps: Int?
+    @Option(help: "Stop after this many minutes (validation and checkpoint still happen).")
+    var timeLimit: Double?
+    @Option(help: "Images per optimizer step.")
+    var batchSize = 4
+    @Option(help: "Side of the random square training crop (default 256, capped at the smallest image).")
+    var crop: Int?
+    @Option(help: "Learning rate.")
+    var lr: Float = 1e-3
+    @Option(help: "Optimizer: adam, adamw or sgd.")
+    var optimizer = TrainingConfiguration.OptimizerKind.adam
+    @Option(help: "Momentum for sgd.")
+    var momentum: Float = 0.9
+    @Option(help: "Weight decay (L2 for adam/sgd, decoupled for adamw).")
+    var weightDecay: Float = 0
+    @Option(help: "Learning-rate schedule: none, cosine or plateau (halves on a val Dice plateau).")
+    var schedule = TrainingConfiguration.ScheduleKind.none
+    @Option(help: "Loss: bce, ce, dice, bce+dice or ce+dice (default bce+dice for 1 class, ce+dice otherwise).")
+    var loss: SegmentationLoss?
+    @Option(help: "Channels of the first U-Net level.")
+    var width = 16
+    @Option(help: "Number of down-sampling steps.")
+    var depth = 4
+    @Option(help: "1 for binary masks (0 vs non-zero), otherwise the number of classes.")
+    var classes = 1
+    @Flag(help: "Up-sample with bilinear interpolation instead of transposed convolutions.")
+    var bilinear = false
+    @Option(help: "Seed for weights, data order, augmentation and the validation split.")
+    var seed: UInt64 = 0
+    @Option(help: "Threads (default: all cores).")
+    var threads: Int?
+    @Option(help: "Start from the weights of this checkpoint.")
+    var initFrom: String?
+    @Flag(help: "Continue the run in --out exactly where its last checkpoint left off.")
+    var resume = false
+    @Flag(help: "Keep the encoder (inc, down1…) at its initial weights.")
+    var freezeEncoder = false
+    @Flag(help: "No crops, flips or rotations: train on whole images.")
+    var noAugment = false
+    @Flag(help: "Batches follow sorted file names instead of a shuffled order.")
+    var noShuffle = false
+
+    var trainingConfiguration: TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.dataPath = data
+        c.validationPath = val
+        c.validationFraction = valFraction
+        c.outputPath = out
+        c.epochs = epochs
+        c.steps = steps
+        c.validationInterval = valEvery
+        c.timeLimitMinutes = timeLimit
+        c.batchSize = batchSize
+        c.crop = crop
+        c.learningRate = lr
+        c.optimizer = optimizer
+        c.momentum = momentum
+        c.weightDecay = weightDecay
+        c.schedule = schedule
+        c.loss = loss
+        c.width = width
+        c.depth = depth
+        c.classes = classes
+        c.bilinear = bilinear
+        c.seed = seed
+        c.threads = threads
+        c.initPath = initFrom
+        c.freezeEncoder = freezeEncoder
+        c.augment = !noAugment
+        c.shuffle = !noShuffle
+        return c
+    }
+
+    func validate() throws {
+        if let problem = trainingConfiguration.problem { throw ValidationError(problem) }
+        if resume && initFrom != nil { throw ValidationError("--resume and --init-from exclude each other") }
+    }
+
+    func run() throws {
+        var configuration = trainingConfiguration
+        if resume {
+            let saved = URL(fileURLWithPath: out).appendingPathComponent(Trainer.File.configuration)
+            guard let data = try? Data(contentsOf: saved),
+                  let previous = try? JSONDecoder().decode(TrainingConfiguration.self, from: data)
+            else {
+                throw TrainingError("\(saved.path): no readable run configuration to resume")
+            }
+            configuration = previous
+            configuration.timeLimitMinutes = timeLimit ?? previous.timeLimitMinutes
+        }
+        let display = ProgressDisplay()
+        let summary = try Trainer(configuration: configuration, resume: resume, progress: display.handle).run()
+        let folder = summary.runFolder.path
+        print("""
+            \(summary.stopReason); best val Dice \(String(format: "%.4f", summary.bestDice))
+            model:   \(folder)/\(Trainer.File.best) (last epoch: \(folder)/\(Trainer.File.last))
+            metrics: \(folder)/\(Trainer.File.metrics), curves: \(folder)/\(Trainer.File.curves)
+            predict: tessera predict --model \(folder)/\(Trainer.File.best) --input IMAGES --out \(folder)/predictions
+            """)
+    }
+}

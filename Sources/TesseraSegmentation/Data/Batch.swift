@@ -1,0 +1,41 @@
+import Tessera
+
+/// Images stacked into `[N, C, H, W]` with their labels (`N·H·W`, row-major).
+public struct Batch: Sendable {
+    public let images: Tensor
+    public let labels: [Int32]
+
+    /// Stacks equally sized images.
+    public init(_ items: [(image: Tensor, labels: [Int32])]) {
+        precondition(!items.isEmpty, "Batch: no images")
+        let shape = items[0].image.shape
+        precondition(items.allSatisfy { $0.image.shape == shape }, "Batch: images differ in shape: \(items.map(\.image.shape))")
+        var stacked = Tensor.zeros([items.count] + shape)
+        stacked.withUnsafeMutableBufferPointer { buffer in
+            for (index, item) in items.enumerated() {
+                item.image.withUnsafeBufferPointer { source in
+                    for offset in source.indices { buffer[index * source.count + offset] = source[offset] }
+                }
+            }
+        }
+        images = stacked
+        labels = items.flatMap(\.labels)
+    }
+
+    /// Binary targets `[N, 1, H, W]` (1 for foreground).
+    public var binaryTargets: Tensor {
+        Tensor(shape: [images.shape[0], 1, images.shape[2], images.shape[3]], scalars: labels.map { $0 == 0 ? 0 : 1 })
+    }
+
+    /// One-hot targets `[N, classes, H, W]`.
+    public func oneHotTargets(classes: Int) -> Tensor {
+        let (batch, plane) = (images.shape[0], images.shape[2] * images.shape[3])
+        var targets = Tensor.zeros([batch, classes, images.shape[2], images.shape[3]])
+        targets.withUnsafeMutableBufferPointer { buffer in
+            for (position, label) in labels.enumerated() {
+                buffer[((position / plane) * classes + Int(label)) * plane + position % plane] = 1
+            }
+        }
+        return targets
+    }
+}

@@ -1,0 +1,66 @@
+/// Everything that defines a training run; written to the run folder as `config.json`.
+public struct TrainingConfiguration: Codable, Equatable, Sendable {
+    /// Which optimizer updates the weights.
+    public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case adam, adamw, sgd }
+    /// How the learning rate changes over epochs.
+    public enum ScheduleKind: String, Codable, CaseIterable, Sendable { case none, cosine, plateau }
+
+    /// Training data folder; nil trains on the built-in synthetic shapes.
+    public var dataPath: String?
+    /// Validation folder; nil splits `validationFraction` off the training data.
+    public var validationPath: String?
+    public var validationFraction = 0.1
+    public var outputPath = "runs/latest"
+    public var epochs = 12
+    /// Validate and write checkpoints every this many epochs (and after the last).
+    public var validationInterval = 1
+    /// Total optimizer steps; overrides `epochs` when set.
+    public var steps: Int?
+    public var timeLimitMinutes: Double?
+    public var batchSize = 4
+    /// Side of the random training crop; nil means 256 capped at the smallest image.
+    public var crop: Int?
+    public var learningRate: Float = 1e-3
+    public var optimizer = OptimizerKind.adam
+    public var momentum: Float = 0.9
+    public var weightDecay: Float = 0
+    public var schedule = ScheduleKind.none
+    public var loss: SegmentationLoss?
+    public var width = 16
+    public var depth = 4
+    public var classes = 1
+    public var bilinear = false
+    public var seed: UInt64 = 0
+    public var threads: Int?
+    /// A checkpoint whose weights start the run.
+    public var initPath: String?
+    public var freezeEncoder = false
+    public var augment = true
+    public var shuffle = true
+    /// Size of the synthetic training set (images) and of their sides.
+    public var syntheticCount = 160
+    public var syntheticSize = 128
+
+    public init() {}
+
+    /// The loss to use: the explicit one, or the standard one for the class count.
+    public var resolvedLoss: SegmentationLoss { loss ?? .standard(classes: classes) }
+
+    /// The first problem with the values, as a sentence naming the option; nil when fine.
+    public var problem: String? {
+        if batchSize < 1 { return "--batch-size must be at least 1, got \(batchSize)" }
+        if epochs < 1 { return "--epochs must be at least 1, got \(epochs)" }
+        if validationInterval < 1 { return "--val-every must be at least 1, got \(validationInterval)" }
+        if let steps, steps < 1 { return "--steps must be at least 1, got \(steps)" }
+        if let timeLimitMinutes, !(timeLimitMinutes > 0) { return "--time-limit must be a positive number of minutes, got \(timeLimitMinutes)" }
+        if !(learningRate > 0) || !learningRate.isFinite { return "--lr must be a positive number, got \(learningRate)" }
+        if momentum < 0 || momentum >= 1 { return "--momentum must be in [0, 1), got \(momentum)" }
+        if weightDecay < 0 { return "--weight-decay must be ≥ 0, got \(weightDecay)" }
+        if let crop, crop < 1 << depth { return "--crop \(crop) is smaller than 2^depth = \(1 << depth)" }
+        if !(validationFraction > 0 && validationFraction < 1) { return "--val-fraction must be between 0 and 1, got \(validationFraction)" }
+        if let threads, threads < 1 { return "--threads must be at least 1, got \(threads)" }
+        if syntheticCount < 2 || syntheticSize < 16 { return "the synthetic set needs at least 2 images of at least 16 pixels" }
+        if let problem = UNetConfiguration(classes: classes, width: width, depth: depth, bilinear: bilinear).problem { return problem }
+        return resolvedLoss.problem(classes: classes)
+    }
+}

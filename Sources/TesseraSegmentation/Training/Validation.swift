@@ -1,0 +1,22 @@
+import Tessera
+
+/// Scores a model on a labelled dataset, one whole image at a time, in evaluation mode.
+public enum Validation {
+    /// The metrics over all images and the mean loss per image (nil without a loss).
+    public static func evaluate(
+        _ model: UNet, on dataset: SegmentationDataset, loss: SegmentationLoss?, threshold: Float = 0.5
+    ) -> (metrics: SegmentationMetrics, loss: Double?) {
+        let wasTraining = model.isTraining
+        model.eval()
+        defer { model.train(wasTraining) }
+        var metrics = SegmentationMetrics(labelCount: dataset.mapping.labelCount)
+        var totalLoss = 0.0
+        for sample in dataset.samples {
+            let batch = Batch([(sample.image, sample.labels)])
+            let logits = model.logits(batch.images)
+            metrics.add(predicted: SegmentationOutput.labels(logits: logits, threshold: threshold), truth: sample.labels)
+            if let loss { totalLoss += Double(loss(logits, batch).scalar) }
+        }
+        return (metrics, loss.map { _ in totalLoss / Double(max(dataset.samples.count, 1)) })
+    }
+}

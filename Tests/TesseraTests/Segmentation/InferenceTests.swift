@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+import Tessera
+import TesseraSegmentation
+
+@Suite("prediction, probabilities file and model summary")
+struct InferenceTests {
+    static func smallModel(depth: Int = 2) -> UNet {
+        var generator = RandomGenerator(seed: 3)
+        let model = UNet(UNetConfiguration(width: 4, depth: depth), generator: &generator)
+        // Train-mode passes move the batch-norm statistics away from their defaults.
+        _ = model(Tensor.normal([2, 1, 32, 32], using: &generator))
+        model.eval()
+        return model
+    }
+
+    @Test("predicting an image that fits one tile equals the model's forward pass")
+    func singleTileEqualsForward() {
+        let model = Self.smallModel()
+        let sample = SyntheticShapes.generate(count: 1, size: 48, seed: 5).samples[0]
+        let predicted = Predictor(model: model, tileSize: 64, overlap: 16).logits(for: sample.image)
+        #expect(predicted == model.logits(sample.image.reshaped([1, 1, 48, 48])).reshaped([1, 48, 48]))
+    }
+
+    @Test("tiled prediction equals whole-image prediction when the overlap covers the receptive field")
+    func tilingEquivalence() {
+        let model = Self.smallModel()
+        let receptiveField = ModelSummary(configuration: model.configuration, inputSize: 64).receptiveField
+        let overlap = (2 * receptiveField + 3) / 4 * 4
+        var generator = RandomGenerator(seed: 6)
+        let image = Tensor.uniform([1, 300, 262], using: &generator)
+        let whole = Predictor(model: model, tileSize: 512, overlap: 0).logits(for: image)
+        let tiled = Predictor(model: model, tileSize: overlap + 40, overlap: overlap).logits(for: image)
+        #expect(tiled.shape == [1, 300, 262])
+        #expect(tiled.maximumAbsoluteDifference(to: whole) < 1e-4, "receptive field \(receptiveField), overlap \(overlap)")
+    }
+
+    @Test("the .npy file has NumPy's header and the raw float32 data")
+    func numpyFile() {
+        let tensor = Tensor.arange(6).reshaped([1, 2, 3])
+        let data = NumPyFile.encode(tensor)
+        #expect(Array(data.prefix(8)) == [0x93] + Array("NUMPY".utf8) + [1, 0])
+        let headerLength = Int(data[8]) | Int(data[9]) << 8
+        let header = String(decoding: data[10..<(10 + headerLength)], as: UTF8.self)
+        #expect(header.hasPrefix("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }"))
+        #expect((10 + headerLength) % 64 == 0 && header.hasSuffix("\n"))
+        #expect(data.count == 10 + headerLength + 6 * 4)
+        let values = data.suffix(24).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        #expect(values == [0, 1, 2, 3, 4, 5])
+    }
+
+    @Test("receptive fields of a two-level U-Net equal the hand-computed chain")
+    func receptiveFields() {
+        let summary = ModelSummary(configuration: UNetConfiguration(width: 4, depth: 2), inputSize: 32)
+        // conv 3×3 adds 2·jump, pooling adds 1·jump and doubles it, a 2×2 stride-2
+        // up-convolution reads one pixel and halves it.
+        #expect(summary.layers.map(\.receptiveField) == [3, 5, 6, 10, 14, 16, 24, 32, 32, 36, 40, 40, 42, 44, 44])
+        #expect(summary.layers.map(\.name).first == "inc.double_conv.0")
+        #expect(summary.layers.last?.outputShape == [1, 32, 32])
+    }
+
+    @Test("summary parameters equal the model's, and dense equivalents dwarf the filters")
+    func parameterCounts() {
+        for bilinear in [false, true] {
+            var generator = RandomGenerator(seed: 1)
+            let configuration = UNetConfiguration(width: 8, depth: 3, bilinear: bilinear)
+            let model = UNet(configuration, generator: &generator)
+            let summary = ModelSummary(configuration: configuration, inputSize: 64)
+            #expect(summary.totalParameters == model.trainableParameterCount)
+        }
+        let first = ModelSummary(configuration: UNetConfiguration(width: 16, depth: 4), inputSize: 256).layers[0]
+        #expect(first.parameters == 16 * 9)
+        #expect(first.denseEquivalentParameters == 256 * 256 * (16 * 256 * 256) + 16 * 256 * 256)
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+import Tessera
+import TesseraSegmentation
+
+@Suite("PNG files")
+struct PNGFileTests {
+    static func read(_ name: String) throws -> PNGFile {
+        try PNGFile.read(Fixtures.url("png/\(name)"))
+    }
+
+    /// The gray ramp the fixture script writes: `(50x + 10y) mod 256`.
+    static let ramp: [UInt16] = (0..<4).flatMap { y in (0..<5).map { x in UInt16((x * 50 + y * 10) % 256) } }
+
+    @Test("8-bit gray reads its exact samples")
+    func gray8() throws {
+        let file = try Self.read("gray8.png")
+        #expect(file.width == 5 && file.height == 4 && file.channels == 1 && file.bitDepth == 8)
+        #expect(file.samples == Self.ramp)
+    }
+
+    @Test("16-bit gray keeps all 16 bits")
+    func gray16() throws {
+        let file = try Self.read("gray16.png")
+        #expect(file.bitDepth == 16 && file.maximumValue == 65535)
+        #expect(file.samples == Self.ramp.map { $0 * 257 + 1 })
+    }
+
+    @Test("gray+alpha and RGBA drop the alpha channel without blending")
+    func alphaDropped() throws {
+        #expect(try Self.read("gray_alpha8.png").samples == Self.ramp)
+        let rgba = try Self.read("rgba8.png")
+        #expect(rgba.channels == 3)
+        #expect(rgba.samples == Self.ramp.flatMap { [$0, 255 - $0, 7] })
+    }
+
+    @Test("RGB reads interleaved samples, 8 and 16 bits")
+    func rgb() throws {
+        #expect(try Self.read("rgb8.png").samples == Self.ramp.flatMap { [$0, 255 - $0, 7] })
+        #expect(try Self.read("rgb16.png").samples == Self.ramp.flatMap { [$0 * 257, 65535 - $0 * 257, 1000] })
+    }
+
+    @Test("palette images keep their palette indices and expand to the palette colours")
+    func palette() throws {
+        let file = try Self.read("palette.png")
+        let expected = (0..<4).flatMap { y in (0..<5).map { x in UInt8((x + y) % 3) } }
+        #expect(file.indices == expected)
+        let colours: [[UInt16]] = [[200, 0, 0], [0, 200, 0], [0, 0, 200]]
+        #expect(file.samples == expected.flatMap { colours[Int($0)] })
+    }
+
+    @Test("low bit depths are scaled to 8 bits")
+    func lowBitDepth() throws {
+        let file = try Self.read("bit_depth_4.png")
+        #expect(Array(file.samples.prefix(5)) == [0x11, 0x22, 0x33, 0x44, 0x55])
+    }
+
+    @Test("broken files are errors that name the file", arguments: ["truncated.png", "not_a_png.png", "empty.png", "huge_dimensions.png"])
+    func brokenFiles(name: String) {
+        #expect {
+            try Self.read(name)
+        } throws: { error in
+            guard let error = error as? PNGError else { return false }
+            return error.path.hasSuffix(name) && !error.reason.isEmpty
+        }
+    }
+
+    @Test("absurd dimensions are refused before any allocation")
+    func hugeDimensions() {
+        #expect {
+            try Self.read("huge_dimensions.png")
+        } throws: { error in
+            (error as? PNGError)?.reason.contains("100000×100000") == true
+        }
+    }
+
+    @Test("written gray and RGB PNGs read back exactly")
+    func writeRoundTrip() throws {
+        let folder = try Fixtures.temporaryFolder()
+        let gray: [UInt8] = (0..<12).map { UInt8($0 * 20) }
+        try PNGFile.write(gray, width: 4, height: 3, channels: 1, to: folder.appendingPathComponent("g.png"))
+        #expect(try PNGFile.read(folder.appendingPathComponent("g.png")).samples == gray.map(UInt16.init))
+        let rgb: [UInt8] = (0..<36).map { UInt8($0 * 7) }
+        try PNGFile.write(rgb, width: 4, height: 3, channels: 3, to: folder.appendingPathComponent("c.png"))
+        #expect(try PNGFile.read(folder.appendingPathComponent("c.png")).samples == rgb.map(UInt16.init))
+    }
+}

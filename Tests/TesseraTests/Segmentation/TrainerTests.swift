@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+import Tessera
+import TesseraSegmentation
+
+@Suite("training runs")
+struct TrainerTests {
+    static func smallConfiguration(_ folder: URL) -> TrainingConfiguration {
+        var configuration = TrainingConfiguration()
+        configuration.outputPath = folder.path
+        configuration.width = 4
+        configuration.depth = 2
+        configuration.batchSize = 2
+        configuration.syntheticCount = 8
+        configuration.syntheticSize = 32
+        configuration.epochs = 4
+        configuration.learningRate = 1e-2
+        configuration.threads = 2
+        return configuration
+    }
+
+    @Test("a resumed run's metrics equal an uninterrupted run's with the same seed")
+    func resumeIsExact() throws {
+        let straightFolder = try Fixtures.temporaryFolder(), resumedFolder = try Fixtures.temporaryFolder()
+        let straight = try Trainer(configuration: Self.smallConfiguration(straightFolder)).run()
+        var firstHalf = Self.smallConfiguration(resumedFolder)
+        firstHalf.epochs = 2
+        _ = try Trainer(configuration: firstHalf).run()
+        let resumed = try Trainer(configuration: Self.smallConfiguration(resumedFolder), resume: true).run()
+        #expect(resumed.records.count == 4)
+        func withoutTime(_ records: [EpochRecord]) -> [EpochRecord] {
+            records.map { var record = $0; record.seconds = 0; return record }
+        }
+        #expect(withoutTime(resumed.records) == withoutTime(straight.records))
+        let files = try FileManager.default.contentsOfDirectory(atPath: resumedFolder.path).sorted()
+        #expect(files == ["best.safetensors", "config.json", "curves.svg", "last.optimizer.safetensors", "last.safetensors", "metrics.csv"])
+        let checkpoint = try Checkpoint.read(from: resumedFolder.appendingPathComponent("last.safetensors"))
+        #expect(checkpoint.epoch == 4 && checkpoint.step == 16)
+    }
+
+    @Test("the U-Net overfits four synthetic images to Dice > 0.95")
+    func overfitsSmallSet() throws {
+        var configuration = Self.smallConfiguration(try Fixtures.temporaryFolder())
+        configuration.width = 8
+        configuration.depth = 3
+        configuration.syntheticCount = 4
+        configuration.syntheticSize = 48
+        configuration.augment = false
+        configuration.epochs = 120
+        configuration.validationInterval = 40
+        let training = SyntheticShapes.generate(count: 4, size: 48, seed: 0)
+        let summary = try Trainer(configuration: configuration).run()
+        #expect(summary.records.count == 3)
+        // Score on the training images themselves: memorised.
+        let checkpoint = try Checkpoint.read(from: summary.runFolder.appendingPathComponent("last.safetensors"))
+        let (metrics, _) = Validation.evaluate(checkpoint.model, on: training, loss: nil)
+        #expect(metrics.dice > 0.95, "Dice \(metrics.dice)")
+    }
+
+    @Test("a NaN loss stops the run with the step named and keeps the last good checkpoint")
+    func nanStops() throws {
+        let folder = try Fixtures.temporaryFolder()
+        var configuration = Self.smallConfiguration(folder)
+        configuration.epochs = 1
+        _ = try Trainer(configuration: configuration).run()
+        let before = try Data(contentsOf: folder.appendingPathComponent("last.safetensors"))
+        // A fresh run into the same folder whose loss explodes in its first epoch.
+        configuration.learningRate = 1e30
+        configuration.optimizer = .sgd
+        #expect {
+            try Trainer(configuration: configuration).run()
+        } throws: { error in
+            guard let error = error as? TrainingError else { return false }
+            return !error.isBadInput && error.reason.contains("step ") && error.reason.contains("epoch 1")
+        }
+        #expect(try Data(contentsOf: folder.appendingPathComponent("last.safetensors")) == before)
+    }
+
+    @Test("options that cannot work are rejected with the option named")
+    func invalidConfiguration() {
+        var configuration = TrainingConfiguration()
+        configuration.batchSize = 0
+        #expect(configuration.problem?.contains("--batch-size") == true)
+        configuration = TrainingConfiguration()
+        configuration.learningRate = -1
+        #expect(configuration.problem?.contains("--lr") == true)
+        configuration = TrainingConfiguration()
+        configuration.classes = 3
+        configuration.loss = .bce
+        #expect(configuration.problem?.contains("bce needs --classes 1") == true)
+    }
+}
