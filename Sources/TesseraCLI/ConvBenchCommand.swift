@@ -51,7 +51,7 @@ struct ConvBenchCommand: ParsableCommand {
     func run() throws {
         BLAS.threadCount = threads
         print("U-Net width \(width), depth \(depth), \(batch)×1×\(size)², threads \(threads); ratio = bare sgemm time / layer time")
-        print("layer            pass     M×N×K                 ms    GFLOP/s  sgemm GFLOP/s  ratio")
+        var table = TextTable(["layer", "pass", "M×N×K", "ms", "GFLOP/s", "sgemm GFLOP/s", "ratio"])
         var totalLayer = 0.0, totalGemm = 0.0
         for (inputChannels, outputChannels, side) in layers {
             var generator = RandomGenerator(seed: 1)
@@ -79,12 +79,14 @@ struct ConvBenchCommand: ParsableCommand {
                 let flops = 2.0 * Double(batch * m * gemmN * gemmK)
                 totalLayer += layerSeconds
                 totalGemm += gemmSeconds
-                print(String(
-                    format: "%-16@ %-8@ %-18@ %8.3f %9.1f %13.1f %6.2f",
-                    label as NSString, pass as NSString, "\(m)×\(gemmN)×\(gemmK)" as NSString,
-                    layerSeconds * 1e3, flops / layerSeconds / 1e9, flops / gemmSeconds / 1e9, gemmSeconds / layerSeconds))
+                table.append([
+                    label, pass, "\(m)×\(gemmN)×\(gemmK)", String(format: "%.3f", layerSeconds * 1e3),
+                    String(format: "%.1f", flops / layerSeconds / 1e9), String(format: "%.1f", flops / gemmSeconds / 1e9),
+                    String(format: "%.2f", gemmSeconds / layerSeconds),
+                ])
             }
         }
+        print(table.rendered)
         print(String(format: "all 3×3 conv passes: %.2f ms, bare sgemm %.2f ms, ratio %.2f", totalLayer * 1e3, totalGemm * 1e3, totalGemm / totalLayer))
     }
 }

@@ -45,14 +45,15 @@ struct SummaryCommand: ParsableCommand {
             ?? UNetConfiguration(inputChannels: inChannels, classes: classes, width: width, depth: depth, bilinear: bilinear)
         let summary = ModelSummary(configuration: configuration, inputSize: size)
         print("U-Net w\(configuration.width) d\(configuration.depth)\(configuration.bilinear ? " bilinear" : ""), input \(configuration.inputChannels)×\(size)×\(size)")
-        print("layer                                    kind          output           params   RF (px)   dense-layer params      dense/conv")
+        var table = TextTable(["layer", "kind", "output", "params", "RF (px)", "dense-layer params", "dense/conv"])
         for layer in summary.layers {
-            let shape = layer.outputShape.map(String.init).joined(separator: "×")
             let ratio = layer.parameters > 0 ? String(format: "%.3g×", Double(layer.denseEquivalentParameters) / Double(layer.parameters)) : "—"
-            print(String(
-                format: "%-40@ %-13@ %-14@ %9d %9d   %20@ %12@", layer.name as NSString, layer.kind as NSString, shape as NSString,
-                layer.parameters, layer.receptiveField, Self.grouped(layer.denseEquivalentParameters) as NSString, ratio as NSString))
+            table.append([
+                layer.name, layer.kind, layer.outputShape.map(String.init).joined(separator: "×"), Self.grouped(layer.parameters),
+                String(layer.receptiveField), Self.grouped(layer.denseEquivalentParameters), ratio,
+            ])
         }
+        print(table.rendered)
         print(String(
             format: "total: %@ parameters (batch norm included), %@ MACs per image, %.1f MB of activations per image, output receptive field %d px",
             Self.grouped(summary.totalParameters) as NSString, Self.grouped(summary.multiplyAccumulates) as NSString,
