@@ -5,6 +5,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine's speed (build with -c release).",
-        subcommands: [GemmBenchCommand.self, ConvBenchCommand.self]
+        subcommands: [GemmBenchCommand.self, ConvBenchCommand.self, StepBenchCommand.self]
     )
 }

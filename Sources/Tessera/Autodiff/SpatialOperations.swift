@@ -35,25 +35,3 @@ public func upsampleBilinear(_ input: Tensor, factor: Int = 2) -> Tensor {
         [BilinearUpsampling.backward(gradientOfOutput: $0, inputShape: shape, factor: factor)]
     }
 }
-
-/// Batch normalisation over the channels of `[N, C, …]` (differentiable with respect to
-/// input, weight and bias). In training mode it normalises with the batch's statistics
-/// and updates `runningMean`/`runningVariance`; otherwise it uses them.
-public func batchNorm(
-    _ input: Tensor, weight: Tensor, bias: Tensor,
-    runningMean: inout Tensor, runningVariance: inout Tensor,
-    training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5
-) -> Tensor {
-    let (output, saved) = training
-        ? BatchNormalization.trainingForward(
-            input: input, weight: weight, bias: bias, runningMean: &runningMean, runningVariance: &runningVariance,
-            momentum: momentum, epsilon: epsilon)
-        : BatchNormalization.inferenceForward(
-            input: input, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
-            epsilon: epsilon)
-    let (x, w) = (input.detached(), weight.detached())
-    return Tape.record(output, inputs: [input, weight, bias]) { gradient in
-        let gradients = BatchNormalization.backward(gradientOfOutput: gradient, input: x, weight: w, saved: saved)
-        return [gradients.input, gradients.weight, gradients.bias]
-    }
-}

@@ -25,6 +25,7 @@ public enum Activation {
         binary(gradient, output, operation: "sigmoid backward") { dy, y in dy * y * (1 - y) }
     }
 
+    @inline(__always)
     static func unary(_ input: Tensor, _ transform: (Float) -> Float) -> Tensor {
         let output = Tensor(uninitializedShape: input.shape)
         nonisolated(unsafe) let x = input.storage.pointer, y = output.storage.pointer
@@ -34,6 +35,7 @@ public enum Activation {
         return output
     }
 
+    @inline(__always)
     static func binary(_ lhs: Tensor, _ rhs: Tensor, operation: String, _ combine: (Float, Float) -> Float) -> Tensor {
         precondition(lhs.shape == rhs.shape, "\(operation): shapes \(lhs.shape) and \(rhs.shape) differ")
         let output = Tensor(uninitializedShape: lhs.shape)

@@ -16,10 +16,13 @@ public enum BatchNormalization {
     }
 
     /// Normalises with the batch's statistics and updates the running ones.
+    ///
+    /// - Parameter rectify: apply ReLU to the output in the same pass (batch norm + ReLU
+    ///   fused, saving a read and a write of the activation).
     public static func trainingForward(
         input: Tensor, weight: Tensor, bias: Tensor,
         runningMean: inout Tensor, runningVariance: inout Tensor,
-        momentum: Float = 0.1, epsilon: Float = 1e-5
+        momentum: Float = 0.1, epsilon: Float = 1e-5, rectify: Bool = false
     ) -> (output: Tensor, saved: Saved) {
         let (channels, plane) = checkShapes(input: input, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance)
         let batch = input.shape[0], elements = batch * plane
@@ -65,19 +68,19 @@ public enum BatchNormalization {
                 running[channel] = (1 - momentum) * running[channel] + momentum * variance[channel] * unbiasedScale
             }
         }
-        let output = normalise(input, mean: mean, inverseStandardDeviation: inverse, weight: weight, bias: bias)
+        let output = normalise(input, mean: mean, inverseStandardDeviation: inverse, weight: weight, bias: bias, rectify: rectify)
         return (output, Saved(mean: mean, inverseStandardDeviation: inverse, usedBatchStatistics: true))
     }
 
     /// Normalises with the running statistics (evaluation mode).
     public static func inferenceForward(
         input: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVariance: Tensor,
-        epsilon: Float = 1e-5
+        epsilon: Float = 1e-5, rectify: Bool = false
     ) -> (output: Tensor, saved: Saved) {
         _ = checkShapes(input: input, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance)
         let mean = runningMean.scalars
         let inverse = runningVariance.scalars.map { 1 / (($0 + epsilon).squareRoot()) }
-        let output = normalise(input, mean: mean, inverseStandardDeviation: inverse, weight: weight, bias: bias)
+        let output = normalise(input, mean: mean, inverseStandardDeviation: inverse, weight: weight, bias: bias, rectify: rectify)
         return (output, Saved(mean: mean, inverseStandardDeviation: inverse, usedBatchStatistics: false))
     }
 
@@ -85,10 +88,14 @@ public enum BatchNormalization {
     ///
     /// With batch statistics, `dx = γ·s/M · (M·dy − Σdy − x̂·Σ(dy·x̂))` where `s = 1/√(σ²+ε)`,
     /// `x̂ = (x − μ)·s` and `M = N·H·W`; with running statistics, `dx = γ·s·dy`.
+    ///
+    /// - Parameter rectifiedOutput: for a fused batch norm + ReLU, its output `y`; the
+    ///   gradient is then first masked to `dy · [y > 0]`.
     public static func backward(
-        gradientOfOutput gradient: Tensor, input: Tensor, weight: Tensor, saved: Saved
+        gradientOfOutput gradient: Tensor, input: Tensor, weight: Tensor, saved: Saved, rectifiedOutput: Tensor? = nil
     ) -> (input: Tensor, weight: Tensor, bias: Tensor) {
         precondition(gradient.shape == input.shape, "batch_norm backward: gradient \(gradient.shape) differs from input \(input.shape)")
+        let masked = rectifiedOutput.map { Activation.reluBackward(gradientOfOutput: gradient, output: $0) }
         let batch = input.shape[0], channels = input.shape[1]
         let plane = input.shape.dropFirst(2).reduce(1, *), elements = batch * plane
         let gradientInput = Tensor(uninitializedShape: input.shape)
@@ -96,8 +103,12 @@ public enum BatchNormalization {
         let gradientBias = Tensor(uninitializedShape: [channels])
         saved.mean.withUnsafeBufferPointer { meanBuffer in
             saved.inverseStandardDeviation.withUnsafeBufferPointer { inverseBuffer in
-                nonisolated(unsafe) let x = input.storage.pointer, dy = gradient.storage.pointer
+                nonisolated(unsafe) let x = input.storage.pointer
                 nonisolated(unsafe) let dx = gradientInput.storage.pointer
+                // For a fused ReLU, dy · [y > 0] is formed first in its own buffer: one
+                // vectorisable pass, and no aliasing with dx that would keep the passes below
+                // from vectorising.
+                nonisolated(unsafe) let dy = masked?.storage.pointer ?? gradient.storage.pointer
                 nonisolated(unsafe) let dWeight = gradientWeight.storage.pointer, dBias = gradientBias.storage.pointer
                 nonisolated(unsafe) let gamma = weight.storage.pointer
                 nonisolated(unsafe) let means = meanBuffer.baseAddress!, inverses = inverseBuffer.baseAddress!
@@ -140,9 +151,10 @@ public enum BatchNormalization {
         return (gradientInput, gradientWeight, gradientBias)
     }
 
-    /// `y = (x − mean) · inverse · γ + β`, parallel over channels.
+    /// `y = (x − mean) · inverse · γ + β` (then `max(y, 0)` when rectifying), parallel over
+    /// channels.
     private static func normalise(
-        _ input: Tensor, mean: [Float], inverseStandardDeviation inverse: [Float], weight: Tensor, bias: Tensor
+        _ input: Tensor, mean: [Float], inverseStandardDeviation inverse: [Float], weight: Tensor, bias: Tensor, rectify: Bool
     ) -> Tensor {
         let batch = input.shape[0], channels = input.shape[1]
         let plane = input.shape.dropFirst(2).reduce(1, *)
@@ -154,7 +166,11 @@ public enum BatchNormalization {
             let scale = gamma[channel] * inverse[channel]
             let shift = beta[channel] - mean[channel] * scale
             let start = index * plane
-            for position in start..<(start + plane) { y[position] = x[position] * scale + shift }
+            if rectify {
+                for position in start..<(start + plane) { y[position] = max(x[position] * scale + shift, 0) }
+            } else {
+                for position in start..<(start + plane) { y[position] = x[position] * scale + shift }
+            }
         }
         return output
     }

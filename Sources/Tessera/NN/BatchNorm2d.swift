@@ -20,13 +20,19 @@ public final class BatchNorm2d: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
+        callAsFunction(input, rectify: false)
+    }
+
+    /// The normalised input, followed by ReLU when `rectify` (fused into one pass: the
+    /// same result as `ReLU()(self(input))`, with less memory traffic).
+    public func callAsFunction(_ input: Tensor, rectify: Bool) -> Tensor {
         precondition(
             input.rank >= 2 && input.shape[1] == weight.value.count,
             "BatchNorm2d: input \(input.shape) needs [N, \(weight.value.count), …]")
         var mean = runningMean.value.detached(), variance = runningVar.value.detached()
         let output = batchNorm(
             input, weight: weight.value, bias: bias.value, runningMean: &mean, runningVariance: &variance,
-            training: isTraining, momentum: momentum, epsilon: epsilon)
+            training: isTraining, momentum: momentum, epsilon: epsilon, rectify: rectify)
         if isTraining {
             runningMean.value = mean
             runningVar.value = variance
