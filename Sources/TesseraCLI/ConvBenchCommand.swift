@@ -34,7 +34,7 @@ struct ConvBenchCommand: ParsableCommand {
     }
 
     /// The distinct (Cin, Cout, side) of the U-Net's 3×3 convolutions, encoder then decoder.
-    private var layers: [(inputChannels: Int, outputChannels: Int, side: Int)] {
+    static func layers(width: Int, depth: Int, size: Int) -> [(inputChannels: Int, outputChannels: Int, side: Int)] {
         var shapes: [(Int, Int, Int)] = [(1, width, size), (width, width, size)]
         for level in 1...depth {
             let channels = width << level, side = size >> level
@@ -49,11 +49,16 @@ struct ConvBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.threadCount = threads
-        print("U-Net width \(width), depth \(depth), \(batch)×1×\(size)², threads \(threads); ratio = bare sgemm time / layer time")
+        Threads.count = threads
+        print(ConvBenchCommand.layerTable(width: width, depth: depth, size: size, batch: batch, threads: threads))
+    }
+
+    /// The timing table of every distinct 3×3 convolution of a U-Net, with the totals line.
+    static func layerTable(width: Int, depth: Int, size: Int, batch: Int, threads: Int) -> String {
+        var lines = ["U-Net width \(width), depth \(depth), \(batch)×1×\(size)², threads \(threads); ratio = bare sgemm time / layer time"]
         var table = TextTable(["layer", "pass", "M×N×K", "ms", "GFLOP/s", "sgemm GFLOP/s", "ratio"])
         var totalLayer = 0.0, totalGemm = 0.0
-        for (inputChannels, outputChannels, side) in layers {
+        for (inputChannels, outputChannels, side) in layers(width: width, depth: depth, size: size) {
             var generator = RandomGenerator(seed: 1)
             let x = Tensor.normal([batch, inputChannels, side, side], using: &generator)
             let weight = Tensor.normal([outputChannels, inputChannels, 3, 3], using: &generator)
@@ -86,8 +91,9 @@ struct ConvBenchCommand: ParsableCommand {
                 ])
             }
         }
-        print(table.rendered)
-        print(String(format: "all 3×3 conv passes: %.2f ms, bare sgemm %.2f ms, ratio %.2f", totalLayer * 1e3, totalGemm * 1e3, totalGemm / totalLayer))
+        lines.append(table.rendered)
+        lines.append(String(format: "all 3×3 conv passes: %.2f ms, bare sgemm %.2f ms, ratio %.2f", totalLayer * 1e3, totalGemm * 1e3, totalGemm / totalLayer))
+        return lines.joined(separator: "\n")
     }
 }
 

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import Tessera
+
+/// `tessera bench` (the headline suite): sgemm, every U-Net convolution against bare sgemm,
+/// and whole training steps and inference, optionally side by side with PyTorch.
+struct SuiteBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "suite",
+        abstract: "The headline benchmark: sgemm, U-Net convolutions, training steps; with PyTorch alongside.",
+        discussion: """
+            Configurations: i = w16 d4 4×1×128², ii = w32 d4 2×1×256², iii = w64 d4 1×1×256² \
+            (1 class, BCE loss, Adam). Each training-step measurement runs in a fresh process so \
+            that its peak RSS is its own; with --compare-pytorch, scripts/bench_pytorch.py runs \
+            the same model right after it (oneDNN, then its im2col path), so drift hits both.
+            """)
+
+    @Option(parsing: .upToNextOption, help: "Configurations to run (i, ii, iii).")
+    var config: [BenchConfiguration] = BenchConfiguration.allCases
+    @Option(help: "Threads for both Tessera and PyTorch.")
+    var threads = 2
+    @Flag(help: "Print one JSON object per configuration (training step and inference only).")
+    var json = false
+    @Flag(help: "Run PyTorch's version of each configuration too (needs python3 with torch).")
+    var comparePytorch = false
+    @Option(help: "The PyTorch benchmark script (default: scripts/bench_pytorch.py of this checkout).")
+    var pytorchScript: String?
+    @Flag(help: "Skip the per-layer convolution tables.")
+    var skipLayers = false
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        Threads.count = threads
+        let script = comparePytorch ? try locatePytorch() : nil
+        if !json {
+            print(try capture(selfArguments(["gemm", "--threads", String(threads)])))
+        }
+        var rows = TextTable(["config", "Tessera ms/step", "PyTorch", "ratio", "PyTorch im2col", "ratio", "infer ms", "PyTorch", "ratio", "RSS MB", "PyTorch", "ratio"])
+        for configuration in config {
+            let shape = configuration.shape
+            if !json && !skipLayers {
+                print("\n" + ConvBenchCommand.layerTable(width: shape.width, depth: shape.depth, size: shape.size, batch: shape.batch, threads: threads))
+            }
+            let tessera = try decode(capture(selfArguments(["step", "--config", configuration.rawValue, "--threads", String(threads), "--json"])))
+            var pytorch: StepBenchResult?, pytorchIm2col: StepBenchResult?
+            if let script {
+                let base = [script, "--config", configuration.rawValue, "--threads", String(threads)]
+                pytorch = try decode(capture(["/usr/bin/env", "python3"] + base))
+                pytorchIm2col = try decode(capture(["/usr/bin/env", "python3"] + base + ["--im2col"]))
+            }
+            if json {
+                var line = String(tessera.json.dropLast())
+                if let pytorch, let pytorchIm2col {
+                    line += ", \"pytorch\": \(pytorch.json), \"pytorch_im2col\": \(pytorchIm2col.json)"
+                    line += String(format: ", \"train_speedup_vs_pytorch\": %.3f", pytorch.trainMilliseconds / tessera.trainMilliseconds)
+                }
+                print(line + "}")
+                continue
+            }
+            print("\n" + tessera.description)
+            func ratio(_ reference: Double?, _ ours: Double) -> String {
+                reference.map { String(format: "%.2f×", $0 / ours) } ?? "—"
+            }
+            func milliseconds(_ value: Double?) -> String { value.map { String(format: "%.1f", $0) } ?? "—" }
+            rows.append([
+                configuration.label, milliseconds(tessera.trainMilliseconds),
+                milliseconds(pytorch?.trainMilliseconds), ratio(pytorch?.trainMilliseconds, tessera.trainMilliseconds),
+                milliseconds(pytorchIm2col?.trainMilliseconds), ratio(pytorchIm2col?.trainMilliseconds, tessera.trainMilliseconds),
+                milliseconds(tessera.inferMilliseconds), milliseconds(pytorch?.inferMilliseconds),
+                ratio(pytorch?.inferMilliseconds, tessera.inferMilliseconds),
+                String(format: "%.0f", tessera.peakRSSMegabytes), pytorch.map { String(format: "%.0f", $0.peakRSSMegabytes) } ?? "—",
+                pytorch.map { String(format: "%.2f×", tessera.peakRSSMegabytes / $0.peakRSSMegabytes) } ?? "—",
+            ])
+        }
+        if !json {
+            print("\nspeed ratios are PyTorch time / Tessera time (above 1: Tessera faster); RSS ratio is Tessera / PyTorch\n" + rows.rendered)
+            if !comparePytorch { print("(add --compare-pytorch to run PyTorch alongside: pip install torch)") }
+        }
+    }
+
+    /// The benchmark script, after checking that python3 can import torch.
+    private func locatePytorch() throws -> String {
+        let executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        let candidates: [String?] = [pytorchScript, "scripts/bench_pytorch.py",
+                          executable.deletingLastPathComponent().appendingPathComponent("../../../scripts/bench_pytorch.py").standardized.path,
+                          executable.deletingLastPathComponent().appendingPathComponent("../../scripts/bench_pytorch.py").standardized.path]
+        guard let script = candidates.compactMap({ $0 }).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw ValidationError("cannot find scripts/bench_pytorch.py; pass --pytorch-script PATH")
+        }
+        guard (try? capture(["/usr/bin/env", "python3", "-c", "import torch"])) != nil else {
+            throw ValidationError("--compare-pytorch needs PyTorch: pip install torch (python3 could not import torch)")
+        }
+        return script
+    }
+
+    private func selfArguments(_ arguments: [String]) -> [String] {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return [executable, "bench"] + arguments
+    }
+
+    /// Runs a command and returns its standard output; fails on a non-zero exit.
+    private func capture(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ValidationError("\(arguments.joined(separator: " ")) failed with status \(process.terminationStatus)")
+        }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func decode(_ text: String) throws -> StepBenchResult {
+        guard let line = text.split(separator: "\n").last, let data = line.data(using: .utf8),
+              let result = try? JSONDecoder().decode(StepBenchResult.self, from: data)
+        else { throw ValidationError("cannot read a benchmark result from: \(text)") }
+        return result
+    }
+}
