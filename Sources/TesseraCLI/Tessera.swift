@@ -13,7 +13,7 @@ struct TesseraCommand: ParsableCommand {
             Exit status: 0 on success, 1 when a run fails (e.g. the loss becomes NaN, a file \
             cannot be written), 2 for bad usage or bad input (options, images, masks, checkpoints).
             """,
-        subcommands: [TrainCommand.self, PredictCommand.self, EvaluateCommand.self, SummaryCommand.self, SynthCommand.self, BenchCommand.self, SelfCheckCommand.self]
+        subcommands: [TrainCommand.self, PredictCommand.self, EvaluateCommand.self, SummaryCommand.self, ExplainCommand.self, SynthCommand.self, InspectCommand.self, BenchCommand.self, SelfCheckCommand.self]
     )
 
     /// Parses the arguments and runs the subcommand; every failure ends in one line on

@@ -68,6 +68,10 @@ struct TrainCommand: ParsableCommand {
     var resume = false
     @Flag(help: "Keep the encoder (inc, down1…) at its initial weights.")
     var freezeEncoder = false
+    @Option(help: "Images in the synthetic training set (without --data).")
+    var syntheticCount = 160
+    @Option(help: "Side of the synthetic images (without --data).")
+    var syntheticSize = 128
     @Flag(help: "No crops, flips or rotations: train on whole images.")
     var noAugment = false
     @Flag(help: "Batches follow sorted file names instead of a shuffled order.")
@@ -101,6 +105,8 @@ struct TrainCommand: ParsableCommand {
         c.freezeEncoder = freezeEncoder
         c.augment = !noAugment
         c.shuffle = !noShuffle
+        c.syntheticCount = syntheticCount
+        c.syntheticSize = syntheticSize
         return c
     }
 

@@ -51,6 +51,10 @@ public struct AtomicFileError: Error, CustomStringConvertible {
     /// The `errno` value.
     public let code: Int32
 
+    public init(path: String, step: String, code: Int32) {
+        (self.path, self.step, self.code) = (path, step, code)
+    }
+
     public var description: String {
         "cannot \(step) \(path): \(String(cString: strerror(code))) (the previous file, if any, is intact)"
     }

@@ -35,11 +35,27 @@ public struct PNGFile: Sendable {
 
     /// Reads and decodes the file at `url`.
     public static func read(_ url: URL) throws -> PNGFile {
-        let path = url.path
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw PNGError(path: url.path, reason: "cannot read the file (\(error.localizedDescription))")
+        }
+        return try decode(data, path: url.path)
+    }
+
+    /// Decodes the bytes of a PNG file; `path` names it in errors.
+    public static func decode(_ data: Data, path: String) throws -> PNGFile {
+        guard !data.isEmpty else { throw PNGError(path: path, reason: "empty file (0 bytes), not a PNG") }
+        let bytes = [UInt8](data)
+        return try bytes.withUnsafeBytes { try decode(memory: $0, path: path) }
+    }
+
+    private static func decode(memory: UnsafeRawBufferPointer, path: String) throws -> PNGFile {
         func failure(_ reason: String) -> PNGError { PNGError(path: path, reason: reason) }
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
-        guard png_image_begin_read_from_file(&image, path) != 0 else {
+        guard png_image_begin_read_from_memory(&image, memory.baseAddress, memory.count) != 0 else {
             throw failure(reasonText(&image, fallback: "not a readable PNG file"))
         }
         defer { png_image_free(&image) }

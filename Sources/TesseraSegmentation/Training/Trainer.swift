@@ -32,6 +32,9 @@ public final class Trainer {
         public static let curves = "curves.svg"
         public static let last = "last.safetensors"
         public static let lastOptimizer = "last.optimizer.safetensors"
+        /// The optimizer state of the checkpoint before, kept until `last.safetensors` has
+        /// moved on, so that a kill between the two writes never pairs mismatched states.
+        public static let previousOptimizer = "previous.optimizer.safetensors"
         public static let best = "best.safetensors"
     }
 
@@ -55,14 +58,15 @@ public final class Trainer {
         var (epoch, step, bestDice) = (0, 0, -1.0)
 
         try FileManager.default.createDirectory(at: runFolder, withIntermediateDirectories: true)
+        removeStaleTemporaryFiles()
         if resume {
             let checkpoint = try Checkpoint.read(from: runFolder.appendingPathComponent(File.last))
             guard checkpoint.model.configuration == modelConfiguration else {
                 throw TrainingError("\(runFolder.path)/\(File.last) holds \(checkpoint.model.configuration), but the run's configuration builds \(modelConfiguration)")
             }
             try model.load(checkpoint.model.stateDictionary(), source: File.last)
-            let optimizerFile = try SafeTensors.read(from: runFolder.appendingPathComponent(File.lastOptimizer))
-            try optimizer.load(optimizerFile, source: runFolder.appendingPathComponent(File.lastOptimizer).path)
+            let optimizerFile = try optimizerState(forEpoch: checkpoint.epoch)
+            try optimizer.load(optimizerFile, source: runFolder.path)
             if let state = optimizerFile.metadata["plateau"], let decoded = try? JSONDecoder().decode(PlateauSchedule.self, from: Data(state.utf8)) {
                 plateau = decoded
             }
@@ -181,12 +185,19 @@ public final class Trainer {
                 randomState: [words.0, words.1, words.2, words.3])
             var optimizerState = optimizer.stateDictionary()
             optimizerState.metadata["plateau"] = String(decoding: try JSONEncoder().encode(plateau), as: UTF8.self)
+            optimizerState.metadata["epoch"] = String(epoch)
             try writeRecords(records)
             try AtomicFile.write(Data(CurvesChart.svg(records).utf8), to: runFolder.appendingPathComponent(File.curves))
             if improved { try checkpoint.write(to: runFolder.appendingPathComponent(File.best)) }
-            // The optimizer state first: a kill between the two leaves an older
-            // last.safetensors, whose epoch the resume starts from.
-            try optimizerState.write(to: runFolder.appendingPathComponent(File.lastOptimizer))
+            // Keep the optimizer state that matches the current last.safetensors until the new
+            // checkpoint is in place: a kill at any point leaves a matching pair to resume from.
+            let lastOptimizer = runFolder.appendingPathComponent(File.lastOptimizer)
+            if FileManager.default.fileExists(atPath: lastOptimizer.path) {
+                guard rename(lastOptimizer.path, runFolder.appendingPathComponent(File.previousOptimizer).path) == 0 else {
+                    throw AtomicFileError(path: lastOptimizer.path, step: "rename", code: errno)
+                }
+            }
+            try optimizerState.write(to: lastOptimizer)
             try checkpoint.write(to: runFolder.appendingPathComponent(File.last))
             progress(.epochFinished(record))
             if timedOut {
@@ -254,6 +265,25 @@ public final class Trainer {
     }
 
     // MARK: Files
+
+    /// The saved optimizer state that belongs to the checkpoint of `epoch`.
+    private func optimizerState(forEpoch epoch: Int) throws -> SafeTensors {
+        for name in [File.lastOptimizer, File.previousOptimizer] {
+            let url = runFolder.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            let state = try SafeTensors.read(from: url)
+            if state.metadata["epoch"] == String(epoch) { return state }
+        }
+        throw TrainingError("\(runFolder.path): no optimizer state for epoch \(epoch) of \(File.last) (looked in \(File.lastOptimizer) and \(File.previousOptimizer))")
+    }
+
+    /// Removes temporary files that a killed run left behind.
+    private func removeStaleTemporaryFiles() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: runFolder.path)) ?? []
+        for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+            try? FileManager.default.removeItem(at: runFolder.appendingPathComponent(name))
+        }
+    }
 
     private func writeJSON<T: Encodable>(_ value: T, to name: String) throws {
         let encoder = JSONEncoder()

@@ -33,7 +33,10 @@ struct TrainerTests {
         }
         #expect(withoutTime(resumed.records) == withoutTime(straight.records))
         let files = try FileManager.default.contentsOfDirectory(atPath: resumedFolder.path).sorted()
-        #expect(files == ["best.safetensors", "config.json", "curves.svg", "last.optimizer.safetensors", "last.safetensors", "metrics.csv"])
+        #expect(files == [
+            "best.safetensors", "config.json", "curves.svg", "last.optimizer.safetensors", "last.safetensors", "metrics.csv",
+            "previous.optimizer.safetensors",
+        ])
         let checkpoint = try Checkpoint.read(from: resumedFolder.appendingPathComponent("last.safetensors"))
         #expect(checkpoint.epoch == 4 && checkpoint.step == 16)
     }

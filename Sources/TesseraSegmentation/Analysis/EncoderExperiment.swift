@@ -1,0 +1,167 @@
+import Foundation
+import Tessera
+
+/// Does the encoder learn? Trains the same U-Net twice from the same initial weights on
+/// the same batches — end to end, and with the encoder frozen at its initial weights — and
+/// measures, per block, the gradient norms during training and how far the weights moved.
+public struct EncoderExperiment {
+    /// One block's measurements in one run.
+    public struct BlockResult: Codable, Equatable, Sendable {
+        public let name: String
+        /// `encoder` (inc, down1…downD, the last being the bottleneck) or `decoder` (up…, outc).
+        public let part: String
+        /// Mean over steps of the Euclidean norm of the block's weight gradients (0 when frozen).
+        public let meanGradientNorm: Double
+        /// `‖W_end − W_start‖ / ‖W_start‖` over the block's trainable weights.
+        public let relativeWeightChange: Double
+
+        enum CodingKeys: String, CodingKey {
+            case name, part
+            case meanGradientNorm = "mean_grad_norm", relativeWeightChange = "relative_weight_change"
+        }
+    }
+
+    /// One training run's results.
+    public struct RunResult: Codable, Equatable, Sendable {
+        public let validationDice: Double
+        public let validationLoss: Double
+        public let blocks: [BlockResult]
+        /// Gradient norm of the encoder and of the decoder after every step.
+        public let encoderGradientNorms: [Double]
+        public let decoderGradientNorms: [Double]
+
+        enum CodingKeys: String, CodingKey {
+            case blocks
+            case validationDice = "val_dice", validationLoss = "val_loss"
+            case encoderGradientNorms = "encoder_grad_norms", decoderGradientNorms = "decoder_grad_norms"
+        }
+    }
+
+    public let training: SegmentationDataset
+    public let validation: SegmentationDataset
+    public let configuration: UNetConfiguration
+    public let steps: Int
+    public let batchSize: Int
+    public let seed: UInt64
+
+    public init(training: SegmentationDataset, validation: SegmentationDataset, configuration: UNetConfiguration,
+                steps: Int, batchSize: Int = 4, seed: UInt64 = 0) {
+        precondition(steps >= 1 && batchSize >= 1, "EncoderExperiment: steps and batch size must be positive")
+        self.training = training
+        self.validation = validation
+        self.configuration = configuration
+        self.steps = steps
+        self.batchSize = batchSize
+        self.seed = seed
+    }
+
+    /// Runs both trainings; `progress(run, step)` is called after each step.
+    public func run(progress: (String, Int) -> Void = { _, _ in }) -> (endToEnd: RunResult, frozenEncoder: RunResult) {
+        (train(freezingEncoder: false, progress: { progress("end to end", $0) }),
+         train(freezingEncoder: true, progress: { progress("frozen encoder", $0) }))
+    }
+
+    private func train(freezingEncoder: Bool, progress: (Int) -> Void) -> RunResult {
+        var generator = RandomGenerator(seed: seed)
+        let model = UNet(configuration, generator: &generator)
+        if freezingEncoder { for (_, block) in model.encoderBlocks { block.freeze() } }
+        let blocks = model.encoderBlocks.map { ($0.0, $0.1, "encoder") } + model.decoderBlocks.map { ($0.0, $0.1, "decoder") }
+        let initial = blocks.map { trainableWeights(of: $0.1) }
+        let optimizer = Adam(learningRate: 1e-3)
+        let loss = SegmentationLoss.standard(classes: configuration.classes)
+        let side = min(128, training.smallestSize) / configuration.sizeMultiple * configuration.sizeMultiple
+        let augmentation = Augmentation(cropSize: side, flipsAndRotations: true)
+        var batches = RandomGenerator(seed: seed &+ 1)
+        var normTotals = [Double](repeating: 0, count: blocks.count)
+        var encoderNorms: [Double] = [], decoderNorms: [Double] = []
+        for step in 1...steps {
+            let items = (0..<batchSize).map { _ in
+                augmentation.apply(to: training.samples[Int(batches.next() % UInt64(training.samples.count))], using: &batches)
+            }
+            let batch = Batch(items)
+            let (_, gradients) = valueAndGradient(of: model) { loss($0.logits(batch.images), batch) }
+            var encoderSquares = 0.0, decoderSquares = 0.0
+            for (index, (name, _, part)) in blocks.enumerated() {
+                var squares = 0.0
+                for (parameter, gradient) in gradients where parameter.hasPrefix(name + ".") {
+                    gradient.withUnsafeBufferPointer { for g in $0 { squares += Double(g) * Double(g) } }
+                }
+                normTotals[index] += squares.squareRoot()
+                if part == "encoder" { encoderSquares += squares } else { decoderSquares += squares }
+            }
+            encoderNorms.append(encoderSquares.squareRoot())
+            decoderNorms.append(decoderSquares.squareRoot())
+            optimizer.update(model, gradients: gradients)
+            progress(step)
+        }
+        let (metrics, validationLoss) = Validation.evaluate(model, on: validation, loss: loss)
+        let results = blocks.enumerated().map { index, block in
+            let end = trainableWeights(of: block.1)
+            return BlockResult(
+                name: block.0, part: block.2, meanGradientNorm: normTotals[index] / Double(steps),
+                relativeWeightChange: Self.distance(end, initial[index]) / max(Self.norm(initial[index]), 1e-30))
+        }
+        return RunResult(
+            validationDice: metrics.dice, validationLoss: validationLoss ?? 0, blocks: results,
+            encoderGradientNorms: encoderNorms, decoderGradientNorms: decoderNorms)
+    }
+
+    /// Copies of a block's learned weights (convolution and batch-norm γ, β), frozen or not.
+    private func trainableWeights(of block: Module) -> [Tensor] {
+        block.namedParameters().filter { !$0.1.isState }.map { $0.1.value.detached() }
+    }
+
+    static func norm(_ tensors: [Tensor]) -> Double {
+        tensors.reduce(0) { total, tensor in total + tensor.scalars.reduce(0) { $0 + Double($1) * Double($1) } }.squareRoot()
+    }
+
+    static func distance(_ a: [Tensor], _ b: [Tensor]) -> Double {
+        norm(zip(a, b).map { ($0 - $1).detached() })
+    }
+
+    /// The JSON document `tessera explain encoder` writes.
+    public static func json(endToEnd: RunResult, frozenEncoder: RunResult) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        struct Document: Encodable {
+            let endToEnd: RunResult, frozenEncoder: RunResult
+            enum CodingKeys: String, CodingKey { case endToEnd = "end_to_end", frozenEncoder = "frozen_encoder" }
+        }
+        return String(decoding: try! encoder.encode(Document(endToEnd: endToEnd, frozenEncoder: frozenEncoder)), as: UTF8.self)
+    }
+
+    /// `encoder.svg`: encoder and decoder gradient norms per step for both runs, and both
+    /// runs' validation Dice.
+    public static func svg(endToEnd: RunResult, frozenEncoder: RunResult) -> String {
+        let (width, height, margin) = (720.0, 380.0, 50.0)
+        let series: [(String, [Double], String)] = [
+            ("end to end: encoder", endToEnd.encoderGradientNorms, "#d62728"),
+            ("end to end: decoder", endToEnd.decoderGradientNorms, "#1f77b4"),
+            ("frozen encoder: decoder", frozenEncoder.decoderGradientNorms, "#17becf"),
+        ]
+        let top = max(series.flatMap(\.1).max() ?? 1, 1e-9)
+        let count = max(endToEnd.encoderGradientNorms.count, 2)
+        func point(_ index: Int, _ value: Double) -> String {
+            String(format: "%.1f,%.1f", margin + (width - 2 * margin) * Double(index) / Double(count - 1),
+                   height - margin - (height - 2 * margin) * value / top)
+        }
+        let lines = series.map { name, values, colour in
+            "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(values.enumerated().map { point($0.offset, $0.element) }.joined(separator: " "))\"/>"
+        }.joined(separator: "\n")
+        let legend = series.enumerated().map { index, item in
+            "<text x=\"\(Int(width - margin) - 220)\" y=\"\(Int(margin) + 16 * index)\" fill=\"\(item.2)\" font-size=\"12\">\(item.0)</text>"
+        }.joined(separator: "\n")
+        return """
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif">
+        <rect width="100%" height="100%" fill="white"/>
+        <line x1="\(margin)" y1="\(height - margin)" x2="\(width - margin)" y2="\(height - margin)" stroke="black"/>
+        <line x1="\(margin)" y1="\(margin)" x2="\(margin)" y2="\(height - margin)" stroke="black"/>
+        <text x="\(width / 2)" y="\(height - 14)" text-anchor="middle" font-size="12">training step (1–\(count))</text>
+        <text x="10" y="\(margin - 20)" font-size="12">gradient norm (0–\(String(format: "%.3g", top)))</text>
+        \(lines)
+        \(legend)
+        <text x="\(margin + 10)" y="\(margin + 4)" font-size="13">val Dice: end to end \(String(format: "%.3f", endToEnd.validationDice)), frozen encoder \(String(format: "%.3f", frozenEncoder.validationDice))</text>
+        </svg>
+        """
+    }
+}

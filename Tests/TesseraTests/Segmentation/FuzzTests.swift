@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import Tessera
+import TesseraSegmentation
+
+/// Seeded mutation fuzzing of the two readers of untrusted files: every mutated input must
+/// be decoded or rejected with an error, never crash or hang. (`scripts/fuzz.sh` runs far
+/// more inputs.)
+@Suite("fuzzing the readers")
+struct FuzzTests {
+    /// A copy of `seed` with a few random bit flips, byte overwrites, truncations,
+    /// insertions or deletions.
+    static func mutate(_ seed: [UInt8], using generator: inout RandomGenerator) -> [UInt8] {
+        var bytes = seed
+        for _ in 0..<(1 + Int(generator.next() % 4)) {
+            guard !bytes.isEmpty else { break }
+            let position = Int(generator.next() % UInt64(bytes.count))
+            switch generator.next() % 6 {
+            case 0: bytes[position] ^= UInt8(1 << (generator.next() % 8))
+            case 1: bytes[position] = UInt8(truncatingIfNeeded: generator.next())
+            case 2: bytes.removeSubrange(position...)
+            case 3: bytes.insert(UInt8(truncatingIfNeeded: generator.next()), at: position)
+            case 4: bytes.remove(at: position)
+            default: bytes[position] = [0, 0xFF, 0x7F, 0x80][Int(generator.next() % 4)]
+            }
+        }
+        return bytes
+    }
+
+    @Test("10 000 mutated safetensors files are each read or rejected")
+    func safetensors() throws {
+        let seeds = [
+            [UInt8](try Data(contentsOf: Fixtures.url("python_written.safetensors"))),
+            [UInt8](try Data(contentsOf: Fixtures.url("swift_written.safetensors"))),
+        ]
+        var generator = RandomGenerator(seed: 2024)
+        var rejected = 0
+        for iteration in 0..<10_000 {
+            let input = Self.mutate(seeds[iteration % 2], using: &generator)
+            do { _ = try SafeTensors.decode(Data(input), path: "fuzz") } catch is SafeTensorsError { rejected += 1 }
+        }
+        #expect(rejected > 1000)
+    }
+
+    @Test("10 000 mutated PNG files are each decoded or rejected")
+    func png() throws {
+        let seeds = try ["gray8.png", "rgb16.png", "palette.png", "gray_alpha8.png"].map {
+            [UInt8](try Data(contentsOf: Fixtures.url("png/\($0)")))
+        }
+        var generator = RandomGenerator(seed: 7)
+        var rejected = 0
+        for iteration in 0..<10_000 {
+            let input = Self.mutate(seeds[iteration % seeds.count], using: &generator)
+            do { _ = try PNGFile.decode(Data(input), path: "fuzz.png") } catch is PNGError { rejected += 1 }
+        }
+        #expect(rejected > 1000)
+    }
+}
