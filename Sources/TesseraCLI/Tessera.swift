@@ -19,6 +19,9 @@ struct TesseraCommand: ParsableCommand {
     /// Parses the arguments and runs the subcommand; every failure ends in one line on
     /// standard error and the documented exit status.
     static func main() {
+        // A file-size limit (ulimit -f) then fails the write with EFBIG, which is reported,
+        // instead of killing the process.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()

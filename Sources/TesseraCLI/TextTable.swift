@@ -1,3 +1,5 @@
+import Tessera
+
 /// A plain-text table with columns sized to their widest cell: the first column
 /// left-aligned, the others right-aligned.
 struct TextTable {
@@ -9,7 +11,7 @@ struct TextTable {
     }
 
     mutating func append(_ row: [String]) {
-        precondition(row.count == header.count, "TextTable: \(row.count) cells for \(header.count) columns")
+        require(row.count == header.count, "TextTable: \(row.count) cells for \(header.count) columns")
         rows.append(row)
     }
 

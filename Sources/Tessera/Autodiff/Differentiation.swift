@@ -19,7 +19,7 @@ public func valueAndGradient(
 }
 
 func backPropagate(_ value: Tensor) {
-    precondition(value.count == 1, "valueAndGradient: the function must return one value, got shape \(value.shape)")
+    require(value.count == 1, "valueAndGradient: the function must return one value, got shape \(value.shape)")
     if let root = value.node {
         Tape.propagate(from: root, seed: Tensor(shape: value.shape, repeating: 1))
     }

@@ -30,7 +30,7 @@ public func logSoftmax(_ input: Tensor) -> Tensor {
 /// `1 / (1 − probability)` (inverted dropout, differentiable); the mask comes from
 /// `generator`.
 public func dropout(_ input: Tensor, probability: Float, using generator: inout RandomGenerator) -> Tensor {
-    precondition(probability >= 0 && probability < 1, "dropout: probability must be in [0, 1), got \(probability)")
+    require(probability >= 0 && probability < 1, "dropout: probability must be in [0, 1), got \(probability)")
     let scale = 1 / (1 - probability)
     var mask = Tensor(shape: input.shape, repeating: 0)
     mask.withUnsafeMutableBufferPointer { buffer in

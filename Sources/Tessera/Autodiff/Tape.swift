@@ -63,7 +63,7 @@ final class Tape: @unchecked Sendable {
         for node in reachable {
             guard let backward = node.backward, let gradient = node.gradient else { continue }
             let inputGradients = backward(gradient)
-            precondition(
+            require(
                 inputGradients.count == node.inputs.count,
                 "autodiff: an operation returned \(inputGradients.count) gradients for \(node.inputs.count) inputs")
             for (input, inputGradient) in zip(node.inputs, inputGradients) {

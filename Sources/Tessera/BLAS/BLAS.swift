@@ -10,7 +10,7 @@ public enum BLAS {
     public static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }
         set {
-            precondition(newValue >= 1, "BLAS.threadCount: must be at least 1, got \(newValue)")
+            require(newValue >= 1, "BLAS.threadCount: must be at least 1, got \(newValue)")
             openblas_set_num_threads(Int32(newValue))
         }
     }
@@ -32,10 +32,10 @@ public enum BLAS {
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        precondition(m >= 0 && n >= 0 && k >= 0, "BLAS.gemm: negative size m=\(m) n=\(n) k=\(k)")
-        precondition(lda >= max(1, transposeA ? m : k), "BLAS.gemm: lda \(lda) too small for op(A) [\(m), \(k)]")
-        precondition(ldb >= max(1, transposeB ? k : n), "BLAS.gemm: ldb \(ldb) too small for op(B) [\(k), \(n)]")
-        precondition(ldc >= max(1, n), "BLAS.gemm: ldc \(ldc) too small for C [\(m), \(n)]")
+        require(m >= 0 && n >= 0 && k >= 0, "BLAS.gemm: negative size m=\(m) n=\(n) k=\(k)")
+        require(lda >= max(1, transposeA ? m : k), "BLAS.gemm: lda \(lda) too small for op(A) [\(m), \(k)]")
+        require(ldb >= max(1, transposeB ? k : n), "BLAS.gemm: ldb \(ldb) too small for op(B) [\(k), \(n)]")
+        require(ldc >= max(1, n), "BLAS.gemm: ldc \(ldc) too small for C [\(m), \(n)]")
         guard m > 0 && n > 0 else { return }
         cblas_sgemm(
             CblasRowMajor,
@@ -53,7 +53,7 @@ public enum BLAS {
         x: UnsafePointer<Float>, incx: Int = 1,
         beta: Float = 0, y: UnsafeMutablePointer<Float>, incy: Int = 1
     ) {
-        precondition(lda >= max(1, columns), "BLAS.gemv: lda \(lda) too small for [\(rows), \(columns)]")
+        require(lda >= max(1, columns), "BLAS.gemv: lda \(lda) too small for [\(rows), \(columns)]")
         guard rows > 0 && columns > 0 else { return }
         cblas_sgemv(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,

@@ -37,7 +37,7 @@ public enum Activation {
 
     @inline(__always)
     static func binary(_ lhs: Tensor, _ rhs: Tensor, operation: String, _ combine: (Float, Float) -> Float) -> Tensor {
-        precondition(lhs.shape == rhs.shape, "\(operation): shapes \(lhs.shape) and \(rhs.shape) differ")
+        require(lhs.shape == rhs.shape, "\(operation): shapes \(lhs.shape) and \(rhs.shape) differ")
         let output = Tensor(uninitializedShape: lhs.shape)
         nonisolated(unsafe) let a = lhs.storage.pointer, b = rhs.storage.pointer, c = output.storage.pointer
         Parallel.forEachRange(lhs.count, grain: grain) { range in

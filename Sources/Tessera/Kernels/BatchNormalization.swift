@@ -26,7 +26,7 @@ public enum BatchNormalization {
     ) -> (output: Tensor, saved: Saved) {
         let (channels, plane) = checkShapes(input: input, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance)
         let batch = input.shape[0], elements = batch * plane
-        precondition(elements > 1, "batch_norm: training needs more than one value per channel, got input \(input.shape)")
+        require(elements > 1, "batch_norm: training needs more than one value per channel, got input \(input.shape)")
         var mean = [Float](repeating: 0, count: channels)
         var variance = [Float](repeating: 0, count: channels)
         mean.withUnsafeMutableBufferPointer { meanBuffer in
@@ -94,7 +94,7 @@ public enum BatchNormalization {
     public static func backward(
         gradientOfOutput gradient: Tensor, input: Tensor, weight: Tensor, saved: Saved, rectifiedOutput: Tensor? = nil
     ) -> (input: Tensor, weight: Tensor, bias: Tensor) {
-        precondition(gradient.shape == input.shape, "batch_norm backward: gradient \(gradient.shape) differs from input \(input.shape)")
+        require(gradient.shape == input.shape, "batch_norm backward: gradient \(gradient.shape) differs from input \(input.shape)")
         let masked = rectifiedOutput.map { Activation.reluBackward(gradientOfOutput: gradient, output: $0) }
         let batch = input.shape[0], channels = input.shape[1]
         let plane = input.shape.dropFirst(2).reduce(1, *), elements = batch * plane
@@ -178,10 +178,10 @@ public enum BatchNormalization {
     private static func checkShapes(
         input: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVariance: Tensor
     ) -> (channels: Int, plane: Int) {
-        precondition(input.rank >= 2, "batch_norm: expected input [N, C, …], got \(input.shape)")
+        require(input.rank >= 2, "batch_norm: expected input [N, C, …], got \(input.shape)")
         let channels = input.shape[1]
         for (name, tensor) in [("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVariance)] {
-            precondition(tensor.shape == [channels], "batch_norm: \(name) has shape \(tensor.shape), expected [\(channels)] for input \(input.shape)")
+            require(tensor.shape == [channels], "batch_norm: \(name) has shape \(tensor.shape), expected [\(channels)] for input \(input.shape)")
         }
         return (channels, input.shape.dropFirst(2).reduce(1, *))
     }

@@ -21,7 +21,7 @@ public enum BilinearUpsampling {
 
     /// The input enlarged `factor` times in height and width.
     public static func forward(_ input: Tensor, factor: Int = 2) -> Tensor {
-        precondition(input.rank == 4 && factor >= 1, "upsample_bilinear2d: expected [N, C, H, W] and factor ≥ 1, got \(input.shape), \(factor)")
+        require(input.rank == 4 && factor >= 1, "upsample_bilinear2d: expected [N, C, H, W] and factor ≥ 1, got \(input.shape), \(factor)")
         let height = input.shape[2], width = input.shape[3]
         let outHeight = height * factor, outWidth = width * factor
         let rows = Taps(input: height, output: outHeight), columns = Taps(input: width, output: outWidth)
@@ -46,7 +46,7 @@ public enum BilinearUpsampling {
     /// The gradient with respect to the input: each output gradient is shared among the
     /// four input pixels it blended, with the same weights.
     public static func backward(gradientOfOutput gradient: Tensor, inputShape: [Int], factor: Int = 2) -> Tensor {
-        precondition(
+        require(
             inputShape.count == 4 && gradient.shape == [inputShape[0], inputShape[1], inputShape[2] * factor, inputShape[3] * factor],
             "upsample_bilinear2d backward: gradient \(gradient.shape) does not match input \(inputShape) × \(factor)")
         let height = inputShape[2], width = inputShape[3]

@@ -2,11 +2,11 @@
 public enum ChannelConcatenation {
     /// `[N, ΣCᵢ, …]` holding each input's channels in order.
     public static func concatenate(_ inputs: [Tensor]) -> Tensor {
-        precondition(!inputs.isEmpty, "concatenate: no tensors given")
+        require(!inputs.isEmpty, "concatenate: no tensors given")
         let first = inputs[0]
-        precondition(first.rank >= 2, "concatenate: expected [N, C, …], got \(first.shape)")
+        require(first.rank >= 2, "concatenate: expected [N, C, …], got \(first.shape)")
         for input in inputs {
-            precondition(
+            require(
                 input.rank == first.rank && input.shape[0] == first.shape[0] && input.shape.dropFirst(2) == first.shape.dropFirst(2),
                 "concatenate: shapes \(inputs.map(\.shape)) differ outside the channel dimension")
         }
@@ -28,7 +28,7 @@ public enum ChannelConcatenation {
 
     /// Splits `[N, ΣCᵢ, …]` back into tensors of `channelCounts[i]` channels.
     public static func split(_ tensor: Tensor, channelCounts: [Int]) -> [Tensor] {
-        precondition(
+        require(
             tensor.rank >= 2 && channelCounts.reduce(0, +) == tensor.shape[1],
             "split: channel counts \(channelCounts) do not sum to the channels of \(tensor.shape)")
         let batch = tensor.shape[0], plane = tensor.shape.dropFirst(2).reduce(1, *)

@@ -3,7 +3,7 @@ public enum ChannelReduction {
     /// `result[c] = Σ_{n, h, w} tensor[n, c, h, w]` for a tensor of rank ≥ 2 (accumulated
     /// in `Double`). Parallel over channels.
     public static func sum(_ tensor: Tensor) -> Tensor {
-        precondition(tensor.rank >= 2, "ChannelReduction.sum: expected [N, C, …], got \(tensor.shape)")
+        require(tensor.rank >= 2, "ChannelReduction.sum: expected [N, C, …], got \(tensor.shape)")
         let batch = tensor.shape[0], channels = tensor.shape[1]
         let plane = tensor.shape.dropFirst(2).reduce(1, *)
         let result = Tensor(uninitializedShape: [channels])

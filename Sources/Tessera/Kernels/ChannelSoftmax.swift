@@ -34,7 +34,7 @@ public enum ChannelSoftmax {
     }
 
     private static func apply(_ input: Tensor, logarithmic: Bool) -> Tensor {
-        precondition(input.rank >= 2, "softmax: expected [N, C, …], got \(input.shape)")
+        require(input.rank >= 2, "softmax: expected [N, C, …], got \(input.shape)")
         let channels = input.shape[1], plane = input.shape.dropFirst(2).reduce(1, *)
         let output = Tensor(uninitializedShape: input.shape)
         nonisolated(unsafe) let x = input.storage.pointer, y = output.storage.pointer
@@ -57,7 +57,7 @@ public enum ChannelSoftmax {
     }
 
     private static func backward(_ gradient: Tensor, _ output: Tensor, logarithmic: Bool) -> Tensor {
-        precondition(gradient.shape == output.shape, "softmax backward: gradient \(gradient.shape) differs from output \(output.shape)")
+        require(gradient.shape == output.shape, "softmax backward: gradient \(gradient.shape) differs from output \(output.shape)")
         let channels = output.shape[1], plane = output.shape.dropFirst(2).reduce(1, *)
         let result = Tensor(uninitializedShape: output.shape)
         nonisolated(unsafe) let dy = gradient.storage.pointer, y = output.storage.pointer, dx = result.storage.pointer

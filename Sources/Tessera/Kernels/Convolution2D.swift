@@ -18,7 +18,7 @@ public enum Convolution2D {
     public static func geometry(
         inputShape: [Int], weightShape: [Int], stride: Size2D, padding: Size2D, dilation: Size2D
     ) -> ConvolutionGeometry {
-        precondition(
+        require(
             inputShape.count == 4 && weightShape.count == 4 && inputShape[1] == weightShape[1],
             "conv2d: input \(inputShape) needs [N, C, H, W] and weight \(weightShape) [Cout, C, kH, kW] with equal C")
         return ConvolutionGeometry(
@@ -40,7 +40,7 @@ public enum Convolution2D {
         let g = geometry(inputShape: input.shape, weightShape: weight.shape, stride: stride, padding: padding, dilation: dilation)
         let batch = input.shape[0], outputChannels = weight.shape[0]
         if let bias {
-            precondition(bias.shape == [outputChannels], "conv2d: bias \(bias.shape) must be [\(outputChannels)]")
+            require(bias.shape == [outputChannels], "conv2d: bias \(bias.shape) must be [\(outputChannels)]")
         }
         let output = Tensor(uninitializedShape: [batch, outputChannels, g.outputSize.height, g.outputSize.width])
         if let bias {
@@ -122,6 +122,6 @@ public enum Convolution2D {
     }
 
     static func requireOutputShape(_ actual: [Int], _ expected: [Int], operation: String = "conv2d") {
-        precondition(actual == expected, "\(operation): output gradient has shape \(actual), expected \(expected)")
+        require(actual == expected, "\(operation): output gradient has shape \(actual), expected \(expected)")
     }
 }

@@ -19,19 +19,19 @@ public struct ConvolutionGeometry: Equatable, Sendable {
         channels: Int, inputSize: Size2D, kernelSize: Size2D,
         stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1
     ) {
-        precondition(channels > 0, "convolution: channels must be positive, got \(channels)")
-        precondition(
+        require(channels > 0, "convolution: channels must be positive, got \(channels)")
+        require(
             kernelSize.height > 0 && kernelSize.width > 0 && stride.height > 0 && stride.width > 0
                 && dilation.height > 0 && dilation.width > 0,
             "convolution: kernel \(kernelSize), stride \(stride) and dilation \(dilation) must be positive")
-        precondition(padding.height >= 0 && padding.width >= 0, "convolution: padding \(padding) must be non-negative")
+        require(padding.height >= 0 && padding.width >= 0, "convolution: padding \(padding) must be non-negative")
         func outputLength(_ input: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ dilation: Int) -> Int {
             (input + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1
         }
         let output = Size2D(
             outputLength(inputSize.height, kernelSize.height, stride.height, padding.height, dilation.height),
             outputLength(inputSize.width, kernelSize.width, stride.width, padding.width, dilation.width))
-        precondition(
+        require(
             output.height > 0 && output.width > 0
                 && inputSize.height + 2 * padding.height >= dilation.height * (kernelSize.height - 1) + 1
                 && inputSize.width + 2 * padding.width >= dilation.width * (kernelSize.width - 1) + 1,

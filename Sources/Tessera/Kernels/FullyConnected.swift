@@ -2,13 +2,13 @@
 /// weight `W` `[out, in]`, bias `[out]`, output `y = x · Wᵀ + b` `[N, out]`.
 public enum FullyConnected {
     public static func forward(input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-        precondition(
+        require(
             input.rank == 2 && weight.rank == 2 && input.shape[1] == weight.shape[1],
             "linear: input \(input.shape) needs [N, in] and weight \(weight.shape) [out, in] with equal in")
         let batch = input.shape[0], inputs = input.shape[1], outputs = weight.shape[0]
         let output = Tensor(uninitializedShape: [batch, outputs])
         if let bias {
-            precondition(bias.shape == [outputs], "linear: bias \(bias.shape) must be [\(outputs)]")
+            require(bias.shape == [outputs], "linear: bias \(bias.shape) must be [\(outputs)]")
             for row in 0..<batch { (output.storage.pointer + row * outputs).update(from: bias.storage.pointer, count: outputs) }
         }
         // y[N, out] = x[N, in] · W[out, in]ᵀ (+ y holding the bias): M = N, N = out, K = in, B transposed.

@@ -21,9 +21,9 @@ public enum MaxPooling2D {
     /// Max pooling with `kernelSize` and `stride` (the stride defaults to the kernel size).
     public static func forward(input: Tensor, kernelSize: Size2D = 2, stride: Size2D? = nil) -> Result {
         let stride = stride ?? kernelSize
-        precondition(input.rank == 4, "max_pool2d: expected [N, C, H, W], got \(input.shape)")
+        require(input.rank == 4, "max_pool2d: expected [N, C, H, W], got \(input.shape)")
         let inputSize = Size2D(input.shape[2], input.shape[3])
-        precondition(
+        require(
             kernelSize.height > 0 && kernelSize.width > 0 && stride.height > 0 && stride.width > 0
                 && inputSize.height >= kernelSize.height && inputSize.width >= kernelSize.width,
             "max_pool2d: kernel \(kernelSize) with stride \(stride) does not fit input \(input.shape)")
@@ -59,7 +59,7 @@ public enum MaxPooling2D {
 
     /// Routes each output gradient to the input position that was the maximum.
     public static func backward(gradientOfOutput gradient: Tensor, argmax: [Int32], inputShape: [Int]) -> Tensor {
-        precondition(
+        require(
             gradient.count == argmax.count && inputShape.count == 4 && gradient.rank == 4
                 && Array(gradient.shape.prefix(2)) == Array(inputShape.prefix(2)),
             "max_pool2d backward: gradient \(gradient.shape) does not match \(argmax.count) arg-max positions for input \(inputShape)")

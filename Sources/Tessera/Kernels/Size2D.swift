@@ -22,7 +22,7 @@ public struct Size2D: Equatable, Hashable, Sendable, ExpressibleByIntegerLiteral
     }
 
     public init(arrayLiteral elements: Int...) {
-        precondition(elements.count == 2, "Size2D: expected [height, width], got \(elements)")
+        require(elements.count == 2, "Size2D: expected [height, width], got \(elements)")
         self.init(elements[0], elements[1])
     }
 

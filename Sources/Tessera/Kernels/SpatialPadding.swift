@@ -7,7 +7,7 @@ public enum SpatialPadding {
         public var top: Int, bottom: Int, left: Int, right: Int
 
         public init(top: Int, bottom: Int, left: Int, right: Int) {
-            precondition(
+            require(
                 top >= 0 && bottom >= 0 && left >= 0 && right >= 0,
                 "pad: amounts must be non-negative, got top \(top) bottom \(bottom) left \(left) right \(right)")
             (self.top, self.bottom, self.left, self.right) = (top, bottom, left, right)
@@ -25,7 +25,7 @@ public enum SpatialPadding {
 
     /// The input surrounded by zeros.
     public static func pad(_ input: Tensor, _ amounts: Amounts) -> Tensor {
-        precondition(input.rank == 4, "pad: expected [N, C, H, W], got \(input.shape)")
+        require(input.rank == 4, "pad: expected [N, C, H, W], got \(input.shape)")
         let height = input.shape[2], width = input.shape[3]
         let paddedHeight = height + amounts.top + amounts.bottom, paddedWidth = width + amounts.left + amounts.right
         let output = Tensor(shape: [input.shape[0], input.shape[1], paddedHeight, paddedWidth], repeating: 0)
@@ -41,7 +41,7 @@ public enum SpatialPadding {
 
     /// The gradient of ``pad(_:_:)``: the interior of the padded gradient.
     public static func unpad(_ gradient: Tensor, _ amounts: Amounts) -> Tensor {
-        precondition(
+        require(
             gradient.rank == 4 && gradient.shape[2] > amounts.top + amounts.bottom && gradient.shape[3] > amounts.left + amounts.right,
             "pad backward: gradient \(gradient.shape) is too small for \(amounts)")
         let paddedHeight = gradient.shape[2], paddedWidth = gradient.shape[3]

@@ -15,10 +15,10 @@ public enum TransposedConvolution2D {
         inputShape: [Int], weightShape: [Int], stride: Size2D, padding: Size2D, dilation: Size2D,
         outputPadding: Size2D
     ) -> ConvolutionGeometry {
-        precondition(
+        require(
             inputShape.count == 4 && weightShape.count == 4 && inputShape[1] == weightShape[0],
             "conv_transpose2d: input \(inputShape) needs [N, Cin, H, W] and weight \(weightShape) [Cin, Cout, kH, kW] with equal Cin")
-        precondition(
+        require(
             outputPadding.height >= 0 && outputPadding.width >= 0
                 && outputPadding.height < max(stride.height, dilation.height)
                 && outputPadding.width < max(stride.width, dilation.width),
@@ -29,13 +29,13 @@ public enum TransposedConvolution2D {
         let outputSize = Size2D(
             outputLength(inputShape[2], weightShape[2], stride.height, padding.height, dilation.height, outputPadding.height),
             outputLength(inputShape[3], weightShape[3], stride.width, padding.width, dilation.width, outputPadding.width))
-        precondition(
+        require(
             outputSize.height > 0 && outputSize.width > 0,
             "conv_transpose2d: input \(inputShape) with weight \(weightShape) gives an empty output")
         let g = ConvolutionGeometry(
             channels: weightShape[1], inputSize: outputSize, kernelSize: Size2D(weightShape[2], weightShape[3]),
             stride: stride, padding: padding, dilation: dilation)
-        precondition(g.outputSize == Size2D(inputShape[2], inputShape[3]), "conv_transpose2d: inconsistent geometry \(g)")
+        require(g.outputSize == Size2D(inputShape[2], inputShape[3]), "conv_transpose2d: inconsistent geometry \(g)")
         return g
     }
 
@@ -51,7 +51,7 @@ public enum TransposedConvolution2D {
         let batch = input.shape[0], inputChannels = weight.shape[0], outputChannels = weight.shape[1]
         let outputPlane = g.inputSize.height * g.inputSize.width
         if let bias {
-            precondition(bias.shape == [outputChannels], "conv_transpose2d: bias \(bias.shape) must be [\(outputChannels)]")
+            require(bias.shape == [outputChannels], "conv_transpose2d: bias \(bias.shape) must be [\(outputChannels)]")
         }
         let output = Tensor(uninitializedShape: [batch, outputChannels, g.inputSize.height, g.inputSize.width])
         Lowering(geometry: g, batch: batch, workspace: workspace).forEachTileScattered(into: output.storage.pointer) { tile in

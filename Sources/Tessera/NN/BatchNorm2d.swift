@@ -26,7 +26,7 @@ public final class BatchNorm2d: Module, UnaryLayer {
     /// The normalised input, followed by ReLU when `rectify` (fused into one pass: the
     /// same result as `ReLU()(self(input))`, with less memory traffic).
     public func callAsFunction(_ input: Tensor, rectify: Bool) -> Tensor {
-        precondition(
+        require(
             input.rank >= 2 && input.shape[1] == weight.value.count,
             "BatchNorm2d: input \(input.shape) needs [N, \(weight.value.count), …]")
         var mean = runningMean.value.detached(), variance = runningVar.value.detached()

@@ -16,7 +16,7 @@ public final class Conv2d: Module, UnaryLayer {
         stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1, bias: Bool = true,
         generator: inout RandomGenerator
     ) {
-        precondition(inputChannels > 0 && outputChannels > 0, "Conv2d: channel counts must be positive, got \(inputChannels) → \(outputChannels)")
+        require(inputChannels > 0 && outputChannels > 0, "Conv2d: channel counts must be positive, got \(inputChannels) → \(outputChannels)")
         let shape = [outputChannels, inputChannels, kernelSize.height, kernelSize.width]
         weight = Parameter(Initializer.pytorchDefault(shape, using: &generator))
         self.bias = bias ? Parameter(Initializer.pytorchDefaultBias(count: outputChannels, weightShape: shape, using: &generator)) : nil
@@ -26,7 +26,7 @@ public final class Conv2d: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        precondition(
+        require(
             input.rank == 4 && input.shape[1] == weight.value.shape[1],
             "Conv2d: input \(input.shape) needs [N, \(weight.value.shape[1]), H, W]")
         return conv2d(input, weight: weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation)

@@ -12,7 +12,7 @@ public final class ConvTranspose2d: Module, UnaryLayer {
         stride: Size2D = 1, padding: Size2D = 0, outputPadding: Size2D = 0, bias: Bool = true,
         generator: inout RandomGenerator
     ) {
-        precondition(inputChannels > 0 && outputChannels > 0, "ConvTranspose2d: channel counts must be positive, got \(inputChannels) → \(outputChannels)")
+        require(inputChannels > 0 && outputChannels > 0, "ConvTranspose2d: channel counts must be positive, got \(inputChannels) → \(outputChannels)")
         let shape = [inputChannels, outputChannels, kernelSize.height, kernelSize.width]
         weight = Parameter(Initializer.pytorchDefault(shape, using: &generator))
         self.bias = bias ? Parameter(Initializer.pytorchDefaultBias(count: outputChannels, weightShape: shape, using: &generator)) : nil
@@ -22,7 +22,7 @@ public final class ConvTranspose2d: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        precondition(
+        require(
             input.rank == 4 && input.shape[1] == weight.value.shape[0],
             "ConvTranspose2d: input \(input.shape) needs [N, \(weight.value.shape[0]), H, W]")
         return convTransposed2d(

@@ -8,7 +8,7 @@ import Foundation
 public enum Initializer {
     /// `(fanIn, fanOut)` of a weight shape.
     public static func fans(of shape: [Int]) -> (fanIn: Int, fanOut: Int) {
-        precondition(shape.count >= 2, "Initializer: weights need at least 2 dimensions, got \(shape)")
+        require(shape.count >= 2, "Initializer: weights need at least 2 dimensions, got \(shape)")
         let receptiveField = shape.dropFirst(2).reduce(1, *)
         return (shape[1] * receptiveField, shape[0] * receptiveField)
     }

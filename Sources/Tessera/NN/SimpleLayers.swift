@@ -35,7 +35,7 @@ public final class Dropout: Module, UnaryLayer {
     private var generator: RandomGenerator
 
     public init(probability: Float = 0.5, seed: UInt64) {
-        precondition(probability >= 0 && probability < 1, "Dropout: probability must be in [0, 1), got \(probability)")
+        require(probability >= 0 && probability < 1, "Dropout: probability must be in [0, 1), got \(probability)")
         self.probability = probability
         generator = RandomGenerator(seed: seed)
     }

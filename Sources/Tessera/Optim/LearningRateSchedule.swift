@@ -18,7 +18,7 @@ public struct StepSchedule: LearningRateSchedule {
     public let base: Float, stepSize: Int, gamma: Float
 
     public init(base: Float, stepSize: Int, gamma: Float = 0.1) {
-        precondition(stepSize > 0, "StepSchedule: step size must be positive, got \(stepSize)")
+        require(stepSize > 0, "StepSchedule: step size must be positive, got \(stepSize)")
         (self.base, self.stepSize, self.gamma) = (base, stepSize, gamma)
     }
 
@@ -33,7 +33,7 @@ public struct CosineSchedule: LearningRateSchedule {
     public let base: Float, length: Int, minimum: Float
 
     public init(base: Float, length: Int, minimum: Float = 0) {
-        precondition(length > 0, "CosineSchedule: length must be positive, got \(length)")
+        require(length > 0, "CosineSchedule: length must be positive, got \(length)")
         (self.base, self.length, self.minimum) = (base, length, minimum)
     }
 
@@ -54,7 +54,7 @@ public struct PlateauSchedule: Sendable, Codable, Equatable {
     public private(set) var badEpochs = 0
 
     public init(goal: Goal, factor: Float = 0.1, patience: Int = 10, threshold: Float = 1e-4, minimum: Float = 0) {
-        precondition(factor > 0 && factor < 1, "PlateauSchedule: factor must be in (0, 1), got \(factor)")
+        require(factor > 0 && factor < 1, "PlateauSchedule: factor must be in (0, 1), got \(factor)")
         (self.goal, self.factor, self.patience, self.threshold, self.minimum) = (goal, factor, patience, threshold, minimum)
     }
 

@@ -15,7 +15,7 @@ open class Optimizer {
     public internal(set) var steps: [String: Int] = [:]
 
     public init(learningRate: Float) {
-        precondition(learningRate >= 0 && learningRate.isFinite, "Optimizer: learning rate must be a finite number ≥ 0, got \(learningRate)")
+        require(learningRate >= 0 && learningRate.isFinite, "Optimizer: learning rate must be a finite number ≥ 0, got \(learningRate)")
         self.learningRate = learningRate
     }
 
@@ -23,7 +23,7 @@ open class Optimizer {
     public func update(_ model: Module, gradients: Gradients) {
         for (name, parameter) in model.trainableParameters() {
             guard let gradient = gradients[name] else { continue }
-            precondition(
+            require(
                 gradient.shape == parameter.value.shape,
                 "\(Self.self): gradient of \(name) has shape \(gradient.shape), parameter \(parameter.value.shape)")
             let step = (steps[name] ?? 0) + 1

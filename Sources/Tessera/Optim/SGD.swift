@@ -8,8 +8,8 @@ public final class SGD: Optimizer {
     public let weightDecay: Float
 
     public init(learningRate: Float, momentum: Float = 0, dampening: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) {
-        precondition(momentum >= 0 && weightDecay >= 0, "SGD: momentum and weight decay must be ≥ 0")
-        precondition(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum needs momentum > 0 and no dampening")
+        require(momentum >= 0 && weightDecay >= 0, "SGD: momentum and weight decay must be ≥ 0")
+        require(!nesterov || (momentum > 0 && dampening == 0), "SGD: Nesterov momentum needs momentum > 0 and no dampening")
         self.momentum = momentum
         self.dampening = dampening
         self.nesterov = nesterov

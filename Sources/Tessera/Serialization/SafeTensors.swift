@@ -9,7 +9,7 @@ public struct Int64Tensor: Equatable, Sendable {
     public var values: [Int64]
 
     public init(shape: [Int], values: [Int64]) {
-        precondition(
+        require(
             values.count == Tensor.elementCount(of: shape),
             "Int64Tensor: shape \(shape) needs \(Tensor.elementCount(of: shape)) values, got \(values.count)")
         self.shape = shape
@@ -178,7 +178,7 @@ public struct SafeTensors: Sendable {
     /// The file's bytes: tensors in name order, header padded with spaces to 8 bytes.
     public func encoded() -> Data {
         let names = (Array(tensors.keys) + Array(integerTensors.keys)).sorted()
-        precondition(Set(names).count == names.count, "SafeTensors: a name is both an F32 and an I64 tensor")
+        require(Set(names).count == names.count, "SafeTensors: a name is both an F32 and an I64 tensor")
         var fields: [String] = []
         if !metadata.isEmpty {
             let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }

@@ -5,7 +5,7 @@ public enum Threads {
     public static var count: Int {
         get { Parallel.workerCount }
         set {
-            precondition(newValue >= 1, "Threads.count must be at least 1, got \(newValue)")
+            require(newValue >= 1, "Threads.count must be at least 1, got \(newValue)")
             Parallel.workerCount = newValue
             BLAS.threadCount = newValue
         }

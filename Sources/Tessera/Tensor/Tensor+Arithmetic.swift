@@ -3,7 +3,7 @@ extension Tensor {
     static func zipElements(
         _ lhs: Tensor, _ rhs: Tensor, operator name: String, _ operation: (Float, Float) -> Float
     ) -> Tensor {
-        precondition(
+        require(
             lhs.shape == rhs.shape,
             "Tensor \(name): shapes \(lhs.shape) and \(rhs.shape) differ")
         let result = Tensor(uninitializedShape: lhs.shape)

@@ -22,7 +22,7 @@ extension Tensor {
 
     /// The largest absolute difference between two tensors of equal shape.
     public func maximumAbsoluteDifference(to other: Tensor) -> Float {
-        precondition(shape == other.shape, "maximumAbsoluteDifference: shapes \(shape) and \(other.shape) differ")
+        require(shape == other.shape, "maximumAbsoluteDifference: shapes \(shape) and \(other.shape) differ")
         let a = storage.pointer, b = other.storage.pointer
         var worst: Float = 0
         for index in 0..<count {

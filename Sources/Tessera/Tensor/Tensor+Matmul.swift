@@ -7,7 +7,7 @@ extension Tensor {
     public func matmul(_ other: Tensor) -> Tensor {
         switch (rank, other.rank) {
         case (2, 2), (3, 3):
-            precondition(
+            require(
                 rank == 2 || shape[0] == other.shape[0], "matmul: batch sizes differ: \(shape) · \(other.shape)")
             let (a, b) = (detached(), other.detached())
             return Tape.record(Tensor.product(self, other), inputs: [self, other]) { gradient in
@@ -17,7 +17,7 @@ extension Tensor {
         case (3, 2):
             return reshaped([shape[0] * shape[1], shape[2]]).matmul(other).reshaped([shape[0], shape[1], other.shape[1]])
         default:
-            preconditionFailure("matmul: expected ranks 2·2, 3·3 or 3·2, got \(shape) · \(other.shape)")
+            fatalError("matmul: expected ranks 2·2, 3·3 or 3·2, got \(shape) · \(other.shape)")
         }
     }
 
@@ -29,7 +29,7 @@ extension Tensor {
         let (rhsRows, rhsColumns) = (rhs.shape[rhs.rank - 2], rhs.shape[rhs.rank - 1])
         let m = transposeLeft ? lhsColumns : lhsRows, k = transposeLeft ? lhsRows : lhsColumns
         let rhsK = transposeRight ? rhsColumns : rhsRows, n = transposeRight ? rhsRows : rhsColumns
-        precondition(k == rhsK, "matmul: inner dimensions differ: \(lhs.shape) · \(rhs.shape)")
+        require(k == rhsK, "matmul: inner dimensions differ: \(lhs.shape) · \(rhs.shape)")
         let result = Tensor(uninitializedShape: batched ? [batch, m, n] : [m, n])
         for b in 0..<batch {
             BLAS.gemm(
@@ -43,7 +43,7 @@ extension Tensor {
 
     /// The transpose of a matrix: `[M, N] → [N, M]` (differentiable).
     public func transposed() -> Tensor {
-        precondition(rank == 2, "transposed: expected a matrix, got shape \(shape)")
+        require(rank == 2, "transposed: expected a matrix, got shape \(shape)")
         let rows = shape[0], columns = shape[1]
         let result = Tensor(uninitializedShape: [columns, rows])
         let source = storage.pointer, target = result.storage.pointer

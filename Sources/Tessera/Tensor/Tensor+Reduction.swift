@@ -9,13 +9,13 @@ extension Tensor {
 
     /// The mean of all elements.
     public func mean() -> Float {
-        precondition(count > 0, "Tensor.mean: tensor of shape \(shape) is empty")
+        require(count > 0, "Tensor.mean: tensor of shape \(shape) is empty")
         return sum() / Float(count)
     }
 
     /// The largest element.
     public func max() -> Float {
-        precondition(count > 0, "Tensor.max: tensor of shape \(shape) is empty")
+        require(count > 0, "Tensor.max: tensor of shape \(shape) is empty")
         return withUnsafeBufferPointer { $0.max()! }
     }
 
@@ -39,7 +39,7 @@ extension Tensor {
         alongAxis axis: Int, name: String, initial: Float,
         combine: (Float, Float) -> Float, finish: (Float, Int) -> Float
     ) -> Tensor {
-        precondition(
+        require(
             axis >= 0 && axis < rank,
             "Tensor.\(name)(alongAxis:): axis \(axis) out of range for shape \(shape)")
         let outer = shape[..<axis].reduce(1, *)

@@ -25,7 +25,7 @@ public struct Tensor: Sendable {
     /// Creates a tensor of `shape` holding `scalars` in row-major order.
     public init(shape: [Int], scalars: [Float]) {
         let count = Tensor.elementCount(of: shape)
-        precondition(
+        require(
             scalars.count == count,
             "Tensor(shape:scalars:): shape \(shape) holds \(count) elements, got \(scalars.count) scalars")
         self.init(uninitializedShape: shape)
@@ -48,7 +48,7 @@ public struct Tensor: Sendable {
     static func elementCount(of shape: [Int]) -> Int {
         var count = 1
         for dimension in shape {
-            precondition(dimension >= 0, "Tensor: negative dimension in shape \(shape)")
+            require(dimension >= 0, "Tensor: negative dimension in shape \(shape)")
             count *= dimension
         }
         return count
@@ -61,7 +61,7 @@ public struct Tensor: Sendable {
 
     /// The single element of a one-element tensor.
     public var scalar: Float {
-        precondition(count == 1, "Tensor.scalar: tensor of shape \(shape) has \(count) elements, expected 1")
+        require(count == 1, "Tensor.scalar: tensor of shape \(shape) has \(count) elements, expected 1")
         return storage.pointer[0]
     }
 
@@ -69,7 +69,7 @@ public struct Tensor: Sendable {
     public func reshaped(_ newShape: [Int]) -> Tensor {
         var result = self
         let newCount = Tensor.elementCount(of: newShape)
-        precondition(
+        require(
             newCount == count,
             "reshaped: cannot view shape \(shape) (\(count) elements) as \(newShape) (\(newCount) elements)")
         result.shape = newShape
@@ -109,12 +109,12 @@ public struct Tensor: Sendable {
 
     /// The flat row-major offset of a multi-dimensional index.
     func offset(of index: [Int]) -> Int {
-        precondition(
+        require(
             index.count == shape.count,
             "Tensor subscript: index \(index) has \(index.count) components, shape \(shape) has \(shape.count)")
         var offset = 0
         for (position, dimension) in zip(index, shape) {
-            precondition(position >= 0 && position < dimension, "Tensor subscript: index \(index) out of range for shape \(shape)")
+            require(position >= 0 && position < dimension, "Tensor subscript: index \(index) out of range for shape \(shape)")
             offset = offset * dimension + position
         }
         return offset

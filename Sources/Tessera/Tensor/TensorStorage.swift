@@ -29,7 +29,7 @@ final class TensorStorage: @unchecked Sendable {
     /// Allocates `count` uninitialised floats.
     init(count: Int) {
         _ = Self.configureAllocator
-        precondition(count >= 0, "TensorStorage: negative element count \(count)")
+        require(count >= 0, "TensorStorage: negative element count \(count)")
         let capacity = max(count, 1)
         let raw = UnsafeMutableRawPointer.allocate(
             byteCount: capacity * MemoryLayout<Float>.stride, alignment: Self.alignment)

@@ -46,7 +46,7 @@ public struct EncoderExperiment {
 
     public init(training: SegmentationDataset, validation: SegmentationDataset, configuration: UNetConfiguration,
                 steps: Int, batchSize: Int = 4, seed: UInt64 = 0) {
-        precondition(steps >= 1 && batchSize >= 1, "EncoderExperiment: steps and batch size must be positive")
+        require(steps >= 1 && batchSize >= 1, "EncoderExperiment: steps and batch size must be positive")
         self.training = training
         self.validation = validation
         self.configuration = configuration

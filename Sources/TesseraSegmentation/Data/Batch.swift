@@ -7,9 +7,9 @@ public struct Batch: Sendable {
 
     /// Stacks equally sized images.
     public init(_ items: [(image: Tensor, labels: [Int32])]) {
-        precondition(!items.isEmpty, "Batch: no images")
+        require(!items.isEmpty, "Batch: no images")
         let shape = items[0].image.shape
-        precondition(items.allSatisfy { $0.image.shape == shape }, "Batch: images differ in shape: \(items.map(\.image.shape))")
+        require(items.allSatisfy { $0.image.shape == shape }, "Batch: images differ in shape: \(items.map(\.image.shape))")
         var stacked = Tensor.zeros([items.count] + shape)
         stacked.withUnsafeMutableBufferPointer { buffer in
             for (index, item) in items.enumerated() {

@@ -9,7 +9,7 @@ public struct SegmentationSample: Sendable {
     public let labels: [Int32]
 
     public init(name: String, image: Tensor, labels: [Int32]) {
-        precondition(image.rank == 3 && labels.count == image.shape[1] * image.shape[2],
+        require(image.rank == 3 && labels.count == image.shape[1] * image.shape[2],
                      "SegmentationSample \(name): image \(image.shape) and \(labels.count) labels do not match")
         self.name = name
         self.image = image

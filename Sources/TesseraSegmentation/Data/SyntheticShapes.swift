@@ -10,7 +10,7 @@ import Tessera
 public enum SyntheticShapes {
     /// `count` gray images of `size`×`size` with their masks.
     public static func generate(count: Int, size: Int, classes: Int = 1, seed: UInt64) -> SegmentationDataset {
-        precondition(count > 0 && size >= 16 && classes >= 1, "SyntheticShapes: count \(count), size \(size), classes \(classes)")
+        require(count > 0 && size >= 16 && classes >= 1, "SyntheticShapes: count \(count), size \(size), classes \(classes)")
         var generator = RandomGenerator(seed: seed)
         let samples = (0..<count).map { index in
             sample(name: String(format: "shape_%04d.png", index), size: size, classes: classes, using: &generator)

@@ -114,8 +114,8 @@ public struct PNGFile: Sendable {
 
     /// Writes 8-bit gray (`channels` 1) or RGB (`channels` 3) samples atomically.
     public static func write(_ samples: [UInt8], width: Int, height: Int, channels: Int, to url: URL) throws {
-        precondition(channels == 1 || channels == 3, "PNGFile.write: channels must be 1 or 3, got \(channels)")
-        precondition(samples.count == width * height * channels, "PNGFile.write: \(samples.count) samples for \(width)×\(height)×\(channels)")
+        require(channels == 1 || channels == 3, "PNGFile.write: channels must be 1 or 3, got \(channels)")
+        require(samples.count == width * height * channels, "PNGFile.write: \(samples.count) samples for \(width)×\(height)×\(channels)")
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
         image.width = png_uint_32(width)

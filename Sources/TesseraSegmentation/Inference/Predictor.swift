@@ -19,8 +19,8 @@ public struct Predictor {
     ///   `0 ≤ overlap < tileSize` with `overlap` a multiple of `2^depth`.
     public init(model: UNet, tileSize: Int = 512, overlap: Int = 128) {
         let multiple = model.configuration.sizeMultiple
-        precondition(tileSize >= multiple && tileSize % multiple == 0, "Predictor: tile size \(tileSize) must be a multiple of \(multiple)")
-        precondition(overlap >= 0 && overlap < tileSize && overlap % multiple == 0,
+        require(tileSize >= multiple && tileSize % multiple == 0, "Predictor: tile size \(tileSize) must be a multiple of \(multiple)")
+        require(overlap >= 0 && overlap < tileSize && overlap % multiple == 0,
                      "Predictor: overlap \(overlap) must be a multiple of \(multiple) below the tile size \(tileSize)")
         model.eval()
         self.model = model
@@ -30,7 +30,7 @@ public struct Predictor {
 
     /// Logits `[classes, H, W]` for an image `[C, H, W]`.
     public func logits(for image: Tensor) -> Tensor {
-        precondition(image.rank == 3 && image.shape[0] == model.configuration.inputChannels,
+        require(image.rank == 3 && image.shape[0] == model.configuration.inputChannels,
                      "Predictor: image \(image.shape) needs [\(model.configuration.inputChannels), H, W]")
         let (height, width) = (image.shape[1], image.shape[2])
         if height <= tileSize && width <= tileSize {

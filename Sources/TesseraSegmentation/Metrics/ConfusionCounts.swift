@@ -1,3 +1,5 @@
+import Tessera
+
 /// Pixel counts of one class: true/false positives and negatives, summed over images.
 public struct ConfusionCounts: Equatable, Sendable, Codable {
     public var truePositives = 0
@@ -47,7 +49,7 @@ public struct SegmentationMetrics: Equatable, Sendable {
 
     /// Adds one image's predicted and true labels.
     public mutating func add(predicted: [Int32], truth: [Int32]) {
-        precondition(predicted.count == truth.count, "SegmentationMetrics: \(predicted.count) predictions for \(truth.count) labels")
+        require(predicted.count == truth.count, "SegmentationMetrics: \(predicted.count) predictions for \(truth.count) labels")
         var matrix = [Int](repeating: 0, count: classes.count * classes.count)
         for (p, t) in zip(predicted, truth) { matrix[Int(t) * classes.count + Int(p)] += 1 }
         for c in classes.indices {

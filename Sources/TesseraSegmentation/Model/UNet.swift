@@ -16,7 +16,7 @@ public final class UNet: Module, UnaryLayer {
     public let outc: OutConv
 
     public init(_ configuration: UNetConfiguration, generator: inout RandomGenerator) {
-        precondition(configuration.problem == nil, "UNet: \(configuration.problem ?? "")")
+        require(configuration.problem == nil, "UNet: \(configuration.problem ?? "")")
         self.configuration = configuration
         let (w, d) = (configuration.width, configuration.depth)
         let factor = configuration.bilinear ? 2 : 1
@@ -50,7 +50,7 @@ public final class UNet: Module, UnaryLayer {
 
     /// Logits `[N, classes, H, W]` for images `[N, inputChannels, H, W]`.
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        precondition(
+        require(
             input.rank == 4 && input.shape[1] == configuration.inputChannels,
             "UNet: input \(input.shape) needs [N, \(configuration.inputChannels), H, W]")
         var skips = [inc(input)]

@@ -26,7 +26,7 @@ public enum BinaryCrossEntropyWithLogits {
     }
 
     private static func check(_ logits: Tensor, _ targets: Tensor) {
-        precondition(
+        require(
             logits.shape == targets.shape && logits.count > 0,
             "binary_cross_entropy_with_logits: logits \(logits.shape) and targets \(targets.shape) must have the same non-empty shape")
     }

@@ -50,19 +50,19 @@ public enum CrossEntropy {
     private static func positionWeights(
         logits: Tensor, targets: [Int32], classWeights: [Float]?, ignoreIndex: Int32?
     ) -> (weights: [Float], total: Double) {
-        precondition(logits.rank >= 2, "cross_entropy: expected logits [N, C, …], got \(logits.shape)")
+        require(logits.rank >= 2, "cross_entropy: expected logits [N, C, …], got \(logits.shape)")
         let channels = logits.shape[1]
-        precondition(
+        require(
             targets.count * channels == logits.count,
             "cross_entropy: \(targets.count) targets do not match logits \(logits.shape) (expected one per position)")
         if let classWeights {
-            precondition(classWeights.count == channels, "cross_entropy: \(classWeights.count) class weights for \(channels) classes")
+            require(classWeights.count == channels, "cross_entropy: \(classWeights.count) class weights for \(channels) classes")
         }
         var weights = [Float](repeating: 0, count: targets.count)
         var total = 0.0
         for (position, target) in targets.enumerated() {
             if let ignoreIndex, target == ignoreIndex { continue }
-            precondition(target >= 0 && Int(target) < channels, "cross_entropy: target \(target) at position \(position) is not a class in 0..<\(channels)")
+            require(target >= 0 && Int(target) < channels, "cross_entropy: target \(target) at position \(position) is not a class in 0..<\(channels)")
             let weight = classWeights?[Int(target)] ?? 1
             weights[position] = weight
             total += Double(weight)

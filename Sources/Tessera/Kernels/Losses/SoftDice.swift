@@ -49,7 +49,7 @@ public enum SoftDice {
 
     /// `(Σ p·t, Σ p + Σ t)` per class.
     private static func sums(_ probabilities: Tensor, _ targets: Tensor) -> [(Double, Double)] {
-        precondition(
+        require(
             probabilities.shape == targets.shape && probabilities.rank >= 2 && probabilities.count > 0,
             "soft_dice: probabilities \(probabilities.shape) and targets \(targets.shape) must have the same shape [N, C, …]")
         let batch = probabilities.shape[0], channels = probabilities.shape[1]
