@@ -29,6 +29,8 @@ struct ExplainEncoderCommand: ParsableCommand {
     var seed: UInt64 = 0
     @Option(help: "Output folder.")
     var out = "runs/explain"
+    @Option(help: "Classes of the synthetic shapes: 1 (shape or not) or 2–4 (which shape).")
+    var classes = 1
     @Option(help: "U-Net width.")
     var width = 16
     @Option(help: "U-Net depth.")
@@ -36,6 +38,7 @@ struct ExplainEncoderCommand: ParsableCommand {
 
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        guard (1...4).contains(classes) else { throw ValidationError("--classes must be 1 to 4, got \(classes)") }
         if let problem = UNetConfiguration(width: width, depth: depth).problem { throw ValidationError(problem) }
     }
 
@@ -43,14 +46,15 @@ struct ExplainEncoderCommand: ParsableCommand {
         Threads.count = ProcessInfo.processInfo.activeProcessorCount
         let (training, validation): (SegmentationDataset, SegmentationDataset)
         if let data {
-            (training, validation) = try FolderDataset.load(URL(fileURLWithPath: data), classes: 1).split(validationFraction: 0.2, seed: seed)
+            (training, validation) = try FolderDataset.load(URL(fileURLWithPath: data), classes: classes).split(validationFraction: 0.2, seed: seed)
         } else {
-            training = SyntheticShapes.generate(count: 160, size: 128, seed: seed)
-            validation = SyntheticShapes.generate(count: 20, size: 128, seed: seed &+ 1_000_003)
+            training = SyntheticShapes.generate(count: 160, size: 128, classes: classes, seed: seed)
+            validation = SyntheticShapes.generate(count: 20, size: 128, classes: classes, seed: seed &+ 1_000_003)
         }
         let experiment = EncoderExperiment(
             training: training, validation: validation,
-            configuration: UNetConfiguration(inputChannels: training.channels, width: width, depth: depth), steps: steps, seed: seed)
+            configuration: UNetConfiguration(inputChannels: training.channels, classes: classes, width: width, depth: depth),
+            steps: steps, seed: seed)
         print("training the same U-Net (w\(width) d\(depth)) twice for \(steps) steps from the same weights on the same batches…")
         let (endToEnd, frozen) = experiment.run { run, step in
             if step % 50 == 0 { print("  \(run): step \(step)/\(steps)") }
@@ -61,9 +65,12 @@ struct ExplainEncoderCommand: ParsableCommand {
                           String(format: "%.4g", b.meanGradientNorm), String(format: "%.4f", b.relativeWeightChange)])
         }
         print(table.rendered)
-        print(String(format: "validation Dice: end to end %.4f, frozen encoder %.4f (margin %+.4f); validation loss %.4f vs %.4f",
-                     endToEnd.validationDice, frozen.validationDice, endToEnd.validationDice - frozen.validationDice,
-                     endToEnd.validationLoss, frozen.validationLoss))
+        print(String(format: "validation Dice (mean of the last 3 evaluations): end to end %.4f, frozen encoder %.4f (margin %+.4f)",
+                     endToEnd.validationDice, frozen.validationDice, endToEnd.validationDice - frozen.validationDice))
+        print(String(format: "validation loss: %.4f vs %.4f; training loss over the last fifth of the steps: %.4f vs %.4f",
+                     endToEnd.validationLoss, frozen.validationLoss, endToEnd.finalTrainingLoss, frozen.finalTrainingLoss))
+        print("validation Dice history: end to end " + endToEnd.validationDiceHistory.map { String(format: "%.3f", $0) }.joined(separator: " ")
+              + "; frozen " + frozen.validationDiceHistory.map { String(format: "%.3f", $0) }.joined(separator: " "))
         let folder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try AtomicFile.write(Data(EncoderExperiment.json(endToEnd: endToEnd, frozenEncoder: frozen).utf8), to: folder.appendingPathComponent("encoder.json"))

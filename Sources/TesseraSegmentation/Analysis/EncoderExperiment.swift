@@ -23,8 +23,14 @@ public struct EncoderExperiment {
 
     /// One training run's results.
     public struct RunResult: Codable, Equatable, Sendable {
+        /// Validation Dice and loss averaged over the last three evaluations (single
+        /// evaluations of a model in training swing by a few points).
         public let validationDice: Double
         public let validationLoss: Double
+        /// Validation Dice at each evaluation, every sixth of the run.
+        public let validationDiceHistory: [Double]
+        /// Mean training loss over the last fifth of the steps.
+        public let finalTrainingLoss: Double
         public let blocks: [BlockResult]
         /// Gradient norm of the encoder and of the decoder after every step.
         public let encoderGradientNorms: [Double]
@@ -32,7 +38,8 @@ public struct EncoderExperiment {
 
         enum CodingKeys: String, CodingKey {
             case blocks
-            case validationDice = "val_dice", validationLoss = "val_loss"
+            case validationDice = "val_dice", validationLoss = "val_loss", validationDiceHistory = "val_dice_history"
+            case finalTrainingLoss = "final_train_loss"
             case encoderGradientNorms = "encoder_grad_norms", decoderGradientNorms = "decoder_grad_norms"
         }
     }
@@ -74,12 +81,19 @@ public struct EncoderExperiment {
         var batches = RandomGenerator(seed: seed &+ 1)
         var normTotals = [Double](repeating: 0, count: blocks.count)
         var encoderNorms: [Double] = [], decoderNorms: [Double] = []
+        var trainingLosses: [Double] = [], evaluations: [(dice: Double, loss: Double)] = []
+        let evaluationInterval = max(1, steps / 6)
+        // The learning rate decays to 0 along a cosine, so that the last evaluations see
+        // settled weights and batch-norm statistics in both runs.
+        let schedule = CosineSchedule(base: 1e-3, length: steps)
         for step in 1...steps {
+            schedule.apply(to: optimizer, epoch: step - 1)
             let items = (0..<batchSize).map { _ in
                 augmentation.apply(to: training.samples[Int(batches.next() % UInt64(training.samples.count))], using: &batches)
             }
             let batch = Batch(items)
-            let (_, gradients) = valueAndGradient(of: model) { loss($0.logits(batch.images), batch) }
+            let (value, gradients) = valueAndGradient(of: model) { loss($0.logits(batch.images), batch) }
+            trainingLosses.append(Double(value.scalar))
             var encoderSquares = 0.0, decoderSquares = 0.0
             for (index, (name, _, part)) in blocks.enumerated() {
                 var squares = 0.0
@@ -92,17 +106,24 @@ public struct EncoderExperiment {
             encoderNorms.append(encoderSquares.squareRoot())
             decoderNorms.append(decoderSquares.squareRoot())
             optimizer.update(model, gradients: gradients)
+            if step % evaluationInterval == 0 || step == steps {
+                let (metrics, validationLoss) = Validation.evaluate(model, on: validation, loss: loss)
+                evaluations.append((metrics.dice, validationLoss ?? 0))
+            }
             progress(step)
         }
-        let (metrics, validationLoss) = Validation.evaluate(model, on: validation, loss: loss)
+        let lastEvaluations = evaluations.suffix(3)
         let results = blocks.enumerated().map { index, block in
             let end = trainableWeights(of: block.1)
             return BlockResult(
                 name: block.0, part: block.2, meanGradientNorm: normTotals[index] / Double(steps),
                 relativeWeightChange: Self.distance(end, initial[index]) / max(Self.norm(initial[index]), 1e-30))
         }
+        let tail = trainingLosses.suffix(max(1, steps / 5))
         return RunResult(
-            validationDice: metrics.dice, validationLoss: validationLoss ?? 0, blocks: results,
+            validationDice: lastEvaluations.map(\.dice).reduce(0, +) / Double(lastEvaluations.count),
+            validationLoss: lastEvaluations.map(\.loss).reduce(0, +) / Double(lastEvaluations.count),
+            validationDiceHistory: evaluations.map(\.dice), finalTrainingLoss: tail.reduce(0, +) / Double(tail.count), blocks: results,
             encoderGradientNorms: encoderNorms, decoderGradientNorms: decoderNorms)
     }
 
