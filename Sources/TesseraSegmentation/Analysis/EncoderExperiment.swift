@@ -154,35 +154,16 @@ public struct EncoderExperiment {
     /// `encoder.svg`: encoder and decoder gradient norms per step for both runs, and both
     /// runs' validation Dice.
     public static func svg(endToEnd: RunResult, frozenEncoder: RunResult) -> String {
-        let (width, height, margin) = (720.0, 380.0, 50.0)
-        let series: [(String, [Double], String)] = [
-            ("end to end: encoder", endToEnd.encoderGradientNorms, "#d62728"),
-            ("end to end: decoder", endToEnd.decoderGradientNorms, "#1f77b4"),
-            ("frozen encoder: decoder", frozenEncoder.decoderGradientNorms, "#17becf"),
-        ]
-        let top = max(series.flatMap(\.1).max() ?? 1, 1e-9)
-        let count = max(endToEnd.encoderGradientNorms.count, 2)
-        func point(_ index: Int, _ value: Double) -> String {
-            String(format: "%.1f,%.1f", margin + (width - 2 * margin) * Double(index) / Double(count - 1),
-                   height - margin - (height - 2 * margin) * value / top)
-        }
-        let lines = series.map { name, values, colour in
-            "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(values.enumerated().map { point($0.offset, $0.element) }.joined(separator: " "))\"/>"
-        }.joined(separator: "\n")
-        let legend = series.enumerated().map { index, item in
-            "<text x=\"\(Int(width - margin) - 220)\" y=\"\(Int(margin) + 16 * index)\" fill=\"\(item.2)\" font-size=\"12\">\(item.0)</text>"
-        }.joined(separator: "\n")
-        return """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(height))" font-family="sans-serif">
-        <rect width="100%" height="100%" fill="white"/>
-        <line x1="\(margin)" y1="\(height - margin)" x2="\(width - margin)" y2="\(height - margin)" stroke="black"/>
-        <line x1="\(margin)" y1="\(margin)" x2="\(margin)" y2="\(height - margin)" stroke="black"/>
-        <text x="\(width / 2)" y="\(height - 14)" text-anchor="middle" font-size="12">training step (1–\(count))</text>
-        <text x="10" y="\(margin - 20)" font-size="12">gradient norm (0–\(String(format: "%.3g", top)))</text>
-        \(lines)
-        \(legend)
-        <text x="\(margin + 10)" y="\(margin + 4)" font-size="13">val Dice: end to end \(String(format: "%.3f", endToEnd.validationDice)), frozen encoder \(String(format: "%.3f", frozenEncoder.validationDice))</text>
-        </svg>
-        """
+        let norms = [endToEnd.encoderGradientNorms, endToEnd.decoderGradientNorms, frozenEncoder.decoderGradientNorms]
+        let top = max(norms.flatMap { $0 }.max() ?? 1, 1e-9)
+        return LineChart(
+            xLabel: "training step (1–\(endToEnd.encoderGradientNorms.count))",
+            yLabel: "gradient norm (0–\(String(format: "%.3g", top)))",
+            series: [
+                .init(name: "end to end: encoder", values: norms[0], top: top, colour: "#d62728"),
+                .init(name: "end to end: decoder", values: norms[1], top: top, colour: "#1f77b4"),
+                .init(name: "frozen encoder: decoder (its encoder gets none)", values: norms[2], top: top, colour: "#17becf"),
+            ],
+            note: String(format: "val Dice: end to end %.3f, frozen encoder %.3f", endToEnd.validationDice, frozenEncoder.validationDice)).svg
     }
 }
