@@ -10,7 +10,7 @@ kills="${KILLS:-20}"
 swift build -c release --product tessera >/dev/null
 bin="$PWD/.build/release/tessera"
 work="$(mktemp -d)"
-args=(train --width 8 --depth 3 --epochs 16 --batch-size 4 --synthetic-count 32 --synthetic-size 64 --seed 11 --threads 2)
+args=(train --width 8 --depth 3 --epochs 110 --batch-size 4 --synthetic-count 48 --synthetic-size 64 --seed 11 --threads 2)
 
 "$bin" "${args[@]}" --out "$work/reference" >/dev/null
 
@@ -22,7 +22,7 @@ for round in $(seq 1 "$kills"); do
         "$bin" "${args[@]}" --out "$work/run" >/dev/null 2>&1 &
     fi
     pid=$!
-    sleep "$((RANDOM % 25 / 10)).$((RANDOM % 10))"
+    sleep "$((RANDOM % 3)).$((RANDOM % 10))"
     kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     shopt -s nullglob
@@ -37,9 +37,23 @@ if [ -f "$work/run/last.safetensors" ]; then
 else
     "$bin" "${args[@]}" --out "$work/run" >/dev/null
 fi
-if diff <(cut -d, -f3 --complement "$work/reference/metrics.csv") <(cut -d, -f3 --complement "$work/run/metrics.csv"); then
-    echo "PASS: $kills kills; every checkpoint validated; resumed metrics equal the uninterrupted run's"
-else
+if ! diff <(cut -d, -f3 --complement "$work/reference/metrics.csv") <(cut -d, -f3 --complement "$work/run/metrics.csv"); then
     echo "FAIL: resumed metrics differ from the uninterrupted run's" >&2
+    exit 1
+fi
+echo "PASS: $kills kills; every checkpoint validated; resumed metrics equal the uninterrupted run's"
+
+# A full disk: a file-size limit (32 KiB) below a checkpoint's size. The run must stop
+# with an error and leave the checkpoints already written intact.
+"$bin" "${args[@]}" --epochs 1 --out "$work/full" >/dev/null
+before="$(sha256sum "$work"/full/*.safetensors)"
+status=0
+(ulimit -f 32; "$bin" "${args[@]}" --epochs 2 --out "$work/full" >/dev/null 2>"$work/full.err") || status=$?
+after="$(sha256sum "$work"/full/*.safetensors)"
+"$bin" inspect --quiet "$work"/full/*.safetensors
+if [ "$status" -eq 1 ] && grep -q "File too large" "$work/full.err" && [ "$before" = "$after" ]; then
+    echo "PASS: disk full → exit 1, '$(head -c 160 "$work/full.err")', earlier checkpoints intact"
+else
+    echo "FAIL: disk full gave status $status: $(cat "$work/full.err")" >&2
     exit 1
 fi
