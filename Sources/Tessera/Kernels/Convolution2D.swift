@@ -109,11 +109,6 @@ public enum Convolution2D {
         ChannelReduction.sum(gradient)
     }
 
-    /// Multiply-accumulate count of one forward pass (each backward pass costs the same).
-    public static func multiplyAccumulates(inputShape: [Int], weightShape: [Int], geometry g: ConvolutionGeometry) -> Int {
-        inputShape[0] * weightShape[0] * g.columnRows * g.columnCount
-    }
-
     /// Sets every element of row `r` of a `[rows, length]` matrix to `values[r]`.
     static func fillRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, length: Int, values: UnsafePointer<Float>) {
         for row in 0..<rows {

@@ -82,6 +82,8 @@ struct ModuleTests {
         #expect(abs(std - (2 / Float(576)).squareRoot()) < 0.002)
         let xavier = Initializer.xavierUniform([100, 50], using: &generator)
         #expect(xavier.max() <= (6 / Float(150)).squareRoot())
+        let xavierNormal = Initializer.xavierNormal([200, 100], using: &generator)
+        #expect(abs(((xavierNormal * xavierNormal).mean()).squareRoot() - (2 / Float(300)).squareRoot()) < 0.003)
         let orthogonal = try Initializer.orthogonal([6, 10], using: &generator)
         var identity = Tensor.zeros([6, 6])
         for i in 0..<6 { identity[i, i] = 1 }
