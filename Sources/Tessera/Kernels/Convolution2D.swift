@@ -91,17 +91,9 @@ public enum Convolution2D {
         let g = geometry(inputShape: input.shape, weightShape: weightShape, stride: stride, padding: padding, dilation: dilation)
         let batch = input.shape[0], outputChannels = weightShape[0]
         requireOutputShape(gradient.shape, [batch, outputChannels, g.outputSize.height, g.outputSize.width])
-        let result = Tensor(shape: weightShape, repeating: 0)
-        Lowering(geometry: g, batch: batch, workspace: workspace).forEachTile(of: input.storage.pointer) { tile in
-            // dW[Cout, K] += dy[Cout, P] · cols[K, P]ᵀ: M = Cout, N = K, K = P, B transposed.
-            BLAS.gemm(
-                transposeB: true, m: outputChannels, n: g.columnRows, k: tile.pixels,
-                a: gradient.storage.pointer + tile.image * outputChannels * g.columnCount + tile.firstPixel, lda: g.columnCount,
-                b: tile.columns, ldb: tile.pixels,
-                beta: 1,
-                c: result.storage.pointer, ldc: g.columnRows)
-        }
-        return result
+        // dW[Cout, K] = Σ dy[Cout, P] · cols[K, P]ᵀ.
+        return Lowering(geometry: g, batch: batch, workspace: workspace).sumOfProducts(
+            columnsOf: input.storage.pointer, factors: gradient.storage.pointer, rows: outputChannels, shape: weightShape)
     }
 
     /// `db[c] = Σ_{n, h, w} dy[n, c, h, w]`.

@@ -66,6 +66,24 @@ struct Lowering {
         }
     }
 
+    /// `Σ over images and tiles of A[rows, P] · cols[K, P]ᵀ` as a new tensor of `shape`
+    /// (`rows × K` elements): the weight gradient of both convolutions, whose column
+    /// matrices come from `images` and whose `A` for each image is the `[rows, Ho·Wo]`
+    /// matrix at `factors + image · rows · Ho·Wo`.
+    func sumOfProducts(columnsOf images: UnsafePointer<Float>, factors: UnsafePointer<Float>, rows: Int, shape: [Int]) -> Tensor {
+        let result = Tensor(shape: shape, repeating: 0)
+        forEachTile(of: images) { tile in
+            // W[rows, K] += A[rows, P] · cols[K, P]ᵀ: M = rows, N = K, K = P, B transposed.
+            BLAS.gemm(
+                transposeB: true, m: rows, n: geometry.columnRows, k: tile.pixels,
+                a: factors + tile.image * rows * geometry.columnCount + tile.firstPixel, lda: geometry.columnCount,
+                b: tile.columns, ldb: tile.pixels,
+                beta: 1,
+                c: result.storage.pointer, ldc: geometry.columnRows)
+        }
+        return result
+    }
+
     private func tile(image: Int, rows: Range<Int>, columns: UnsafeMutablePointer<Float>) -> Tile {
         let width = geometry.outputSize.width
         return Tile(image: image, columns: columns, firstPixel: rows.lowerBound * width, pixels: rows.count * width)

@@ -108,17 +108,9 @@ public enum TransposedConvolution2D {
         let batch = input.shape[0], inputChannels = weightShape[0]
         Convolution2D.requireOutputShape(
             gradient.shape, [batch, weightShape[1], g.inputSize.height, g.inputSize.width], operation: "conv_transpose2d")
-        let result = Tensor(shape: weightShape, repeating: 0)
-        Lowering(geometry: g, batch: batch, workspace: workspace).forEachTile(of: gradient.storage.pointer) { tile in
-            // dW[Cin, K] += x[Cin, P] · cols[K, P]ᵀ: M = Cin, N = Cout·kH·kW, K = H·W, B transposed.
-            BLAS.gemm(
-                transposeB: true, m: inputChannels, n: g.columnRows, k: tile.pixels,
-                a: input.storage.pointer + tile.image * inputChannels * g.columnCount + tile.firstPixel, lda: g.columnCount,
-                b: tile.columns, ldb: tile.pixels,
-                beta: 1,
-                c: result.storage.pointer, ldc: g.columnRows)
-        }
-        return result
+        // dW[Cin, K] = Σ x[Cin, P] · cols[K, P]ᵀ, the columns taken from dy.
+        return Lowering(geometry: g, batch: batch, workspace: workspace).sumOfProducts(
+            columnsOf: gradient.storage.pointer, factors: input.storage.pointer, rows: inputChannels, shape: weightShape)
     }
 
     /// `db[c] = Σ_{n, h, w} dy[n, c, h, w]`.
