@@ -107,6 +107,16 @@ public struct EncoderExperiment {
             decoderNorms.append(decoderSquares.squareRoot())
             optimizer.update(model, gradients: gradients)
             if step % evaluationInterval == 0 || step == steps {
+                // Batch-norm running averages trail weights that are still moving; refresh
+                // them on training batches (no gradients) so that both runs are evaluated
+                // with statistics of their current weights.
+                var calibration = RandomGenerator(seed: seed &+ 2)
+                for _ in 0..<20 {
+                    let items = (0..<batchSize).map { _ in
+                        augmentation.apply(to: training.samples[Int(calibration.next() % UInt64(training.samples.count))], using: &calibration)
+                    }
+                    _ = model.logits(Batch(items).images)
+                }
                 let (metrics, validationLoss) = Validation.evaluate(model, on: validation, loss: loss)
                 evaluations.append((metrics.dice, validationLoss ?? 0))
             }
