@@ -27,35 +27,24 @@ public enum BatchNormalization {
         let (channels, plane) = checkShapes(input: input, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance)
         let batch = input.shape[0], elements = batch * plane
         require(elements > 1, "batch_norm: training needs more than one value per channel, got input \(input.shape)")
-        var mean = [Float](repeating: 0, count: channels)
+        let mean = ChannelReduction.sum(input).scalars.map { $0 / Float(elements) }
         var variance = [Float](repeating: 0, count: channels)
-        mean.withUnsafeMutableBufferPointer { meanBuffer in
-            variance.withUnsafeMutableBufferPointer { varianceBuffer in
-                nonisolated(unsafe) let source = input.storage.pointer
-                nonisolated(unsafe) let means = meanBuffer.baseAddress!, variances = varianceBuffer.baseAddress!
-                Parallel.forEach(channels) { channel in
-                    var total = 0.0
-                    for image in 0..<batch {
-                        let x = source + (image * channels + channel) * plane
-                        var partial: Float = 0
-                        for index in 0..<plane { partial += x[index] }
-                        total += Double(partial)
+        variance.withUnsafeMutableBufferPointer { varianceBuffer in
+            nonisolated(unsafe) let source = input.storage.pointer
+            nonisolated(unsafe) let variances = varianceBuffer.baseAddress!
+            Parallel.forEach(channels) { channel in
+                let centre = mean[channel]
+                var squares = 0.0
+                for image in 0..<batch {
+                    let x = source + (image * channels + channel) * plane
+                    var partial: Float = 0
+                    for index in 0..<plane {
+                        let d = x[index] - centre
+                        partial += d * d
                     }
-                    let channelMean = total / Double(elements)
-                    var squares = 0.0
-                    for image in 0..<batch {
-                        let x = source + (image * channels + channel) * plane
-                        var partial: Float = 0
-                        let centre = Float(channelMean)
-                        for index in 0..<plane {
-                            let d = x[index] - centre
-                            partial += d * d
-                        }
-                        squares += Double(partial)
-                    }
-                    means[channel] = Float(channelMean)
-                    variances[channel] = Float(squares / Double(elements))
+                    squares += Double(partial)
                 }
+                variances[channel] = Float(squares / Double(elements))
             }
         }
         let inverse = variance.map { 1 / (($0 + epsilon).squareRoot()) }
