@@ -22,13 +22,19 @@ public struct Gradients: Sendable, Sequence {
 
     /// The Euclidean norm of all gradients taken together.
     public var globalNorm: Float {
+        Float(squaredNorm().squareRoot())
+    }
+
+    /// The sum of squares of the gradients of the parameters under `block` (names starting
+    /// with `block.`), or of all gradients when `block` is nil.
+    public func squaredNorm(under block: String? = nil) -> Double {
         var total = 0.0
-        for (_, gradient) in self {
+        for (name, gradient) in self where block.map({ name.hasPrefix($0 + ".") }) ?? true {
             gradient.withUnsafeBufferPointer { buffer in
                 for value in buffer { total += Double(value) * Double(value) }
             }
         }
-        return Float(total.squareRoot())
+        return total
     }
 
     /// Scales all gradients so that their global norm is at most `maximumNorm` (PyTorch's

@@ -96,10 +96,7 @@ public struct EncoderExperiment {
             trainingLosses.append(Double(value.scalar))
             var encoderSquares = 0.0, decoderSquares = 0.0
             for (index, (name, _, part)) in blocks.enumerated() {
-                var squares = 0.0
-                for (parameter, gradient) in gradients where parameter.hasPrefix(name + ".") {
-                    gradient.withUnsafeBufferPointer { for g in $0 { squares += Double(g) * Double(g) } }
-                }
+                let squares = gradients.squaredNorm(under: name)
                 normTotals[index] += squares.squareRoot()
                 if part == "encoder" { encoderSquares += squares } else { decoderSquares += squares }
             }

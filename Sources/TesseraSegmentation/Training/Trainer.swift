@@ -135,11 +135,7 @@ public final class Trainer {
                             + " (try a lower --lr)", isBadInput: false)
                 }
                 for (name, _) in blocks {
-                    var squares = 0.0
-                    for (parameter, gradient) in gradients where parameter.hasPrefix(name + ".") {
-                        gradient.withUnsafeBufferPointer { for g in $0 { squares += Double(g) * Double(g) } }
-                    }
-                    normTotals[name, default: 0] += squares.squareRoot()
+                    normTotals[name, default: 0] += gradients.squaredNorm(under: name).squareRoot()
                 }
                 optimizer.update(model, gradients: gradients)
                 lossTotal += lossValue
