@@ -24,13 +24,18 @@ struct ExplainEncoderCommand: ParsableCommand {
     @Option(help: "Training folder with images/ and masks/ (default: synthetic shapes).")
     var data: String?
     @Option(help: "Optimizer steps per run.")
-    var steps = 150
+    var steps = 300
     @Option(help: "Seed for weights, batches and data.")
     var seed: UInt64 = 0
     @Option(help: "Output folder.")
     var out = "runs/explain"
     @Option(help: "Classes of the synthetic shapes: 1 (shape or not) or 2–4 (which shape).")
     var classes = 1
+    @Option(help: """
+        How the synthetic shapes are drawn: outlined (the inside of a shape takes context to \
+        recognise) or filled (its gray level alone tells, and a fixed random encoder does as well).
+        """)
+    var shapes: SyntheticShapes.Style = .outlined
     @Option(help: "U-Net width.")
     var width = 16
     @Option(help: "U-Net depth.")
@@ -48,8 +53,8 @@ struct ExplainEncoderCommand: ParsableCommand {
         if let data {
             (training, validation) = try FolderDataset.load(URL(fileURLWithPath: data), classes: classes).split(validationFraction: 0.2, seed: seed)
         } else {
-            training = SyntheticShapes.generate(count: 160, size: 128, classes: classes, seed: seed)
-            validation = SyntheticShapes.generate(count: 20, size: 128, classes: classes, seed: seed &+ 1_000_003)
+            training = SyntheticShapes.generate(count: 160, size: 128, classes: classes, style: shapes, seed: seed)
+            validation = SyntheticShapes.generate(count: 20, size: 128, classes: classes, style: shapes, seed: seed &+ 1_000_003)
         }
         let experiment = EncoderExperiment(
             training: training, validation: validation,

@@ -17,6 +17,8 @@ struct SynthCommand: ParsableCommand {
     var size = 128
     @Option(help: "1 for binary masks, or 2–4 classes (background plus shape kinds).")
     var classes = 1
+    @Option(help: "How the shapes are drawn: \(SyntheticShapes.Style.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var shapes: SyntheticShapes.Style = .filled
     @Option(help: "Seed.")
     var seed: UInt64 = 0
 
@@ -27,7 +29,7 @@ struct SynthCommand: ParsableCommand {
     }
 
     func run() throws {
-        let dataset = SyntheticShapes.generate(count: count, size: size, classes: classes, seed: seed)
+        let dataset = SyntheticShapes.generate(count: count, size: size, classes: classes, style: shapes, seed: seed)
         let root = URL(fileURLWithPath: out)
         for folder in ["images", "masks"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)

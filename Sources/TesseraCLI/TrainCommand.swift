@@ -6,6 +6,7 @@ import TesseraSegmentation
 extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
 extension TrainingConfiguration.ScheduleKind: ExpressibleByArgument {}
 extension SegmentationLoss: ExpressibleByArgument {}
+extension SyntheticShapes.Style: ExpressibleByArgument {}
 
 /// `tessera train`: train a U-Net on a folder of images and masks, or on built-in shapes.
 struct TrainCommand: ParsableCommand {

@@ -8,12 +8,22 @@ import Tessera
 /// (ellipse, rectangle, triangle; kinds share the last class when there are fewer).
 /// Mask values are spread over 0…255 so that written masks are visible.
 public enum SyntheticShapes {
+    /// How the shapes are drawn; the mask always covers the whole shape.
+    public enum Style: String, CaseIterable, Sendable {
+        /// Filled with a brighter or darker striped texture: each pixel tells by its own
+        /// gray level whether it belongs to a shape.
+        case filled
+        /// Only a thin outline is drawn; the inside looks like the background, so telling
+        /// it apart takes context from the whole shape (as with cells bounded by membranes).
+        case outlined
+    }
+
     /// `count` gray images of `size`×`size` with their masks.
-    public static func generate(count: Int, size: Int, classes: Int = 1, seed: UInt64) -> SegmentationDataset {
+    public static func generate(count: Int, size: Int, classes: Int = 1, style: Style = .filled, seed: UInt64) -> SegmentationDataset {
         require(count > 0 && size >= 16 && classes >= 1, "SyntheticShapes: count \(count), size \(size), classes \(classes)")
         var generator = RandomGenerator(seed: seed)
         let samples = (0..<count).map { index in
-            sample(name: String(format: "shape_%04d.png", index), size: size, classes: classes, using: &generator)
+            sample(name: String(format: "shape_%04d.png", index), size: size, classes: classes, style: style, using: &generator)
         }
         return SegmentationDataset(samples: samples, mapping: mapping(classes: classes))
     }
@@ -23,7 +33,7 @@ public enum SyntheticShapes {
         classes == 1 ? .binary : ClassMapping(classes: classes, values: (0..<classes).map { $0 * 255 / (classes - 1) })
     }
 
-    private static func sample(name: String, size: Int, classes: Int, using generator: inout RandomGenerator) -> SegmentationSample {
+    private static func sample(name: String, size: Int, classes: Int, style: Style, using generator: inout RandomGenerator) -> SegmentationSample {
         var pixels = [Float](repeating: 0, count: size * size)
         var labels = [Int32](repeating: 0, count: size * size)
         // Background: a base level, a slanted low-frequency wave and fine grain.
@@ -45,19 +55,16 @@ public enum SyntheticShapes {
             let aspect = 0.6 + 0.8 * generator.nextUnitFloat()
             let contrast = (generator.nextUnitFloat() < 0.5 ? -1 : 1) * (0.2 + 0.15 * generator.nextUnitFloat())
             let stripePeriod = 3 + 4 * generator.nextUnitFloat()
+            // The outline is the band between the shape and the shape shrunk by 2 pixels.
+            let inner = max(0, 1 - 2 / radius)
             for y in 0..<size {
                 for x in 0..<size {
                     let dx = (Float(x) - centreX) / (radius * aspect), dy = (Float(y) - centreY) / radius
-                    let inside: Bool
-                    switch kind {
-                    case 0: inside = dx * dx + dy * dy <= 1
-                    case 1: inside = abs(dx) <= 0.9 && abs(dy) <= 0.9
-                    default: inside = dy <= 0.8 && dy >= -1 && abs(dx) <= (dy + 1) / 2
-                    }
-                    guard inside else { continue }
+                    guard contains(kind: kind, dx, dy) else { continue }
+                    labels[y * size + x] = label
+                    if style == .outlined && contains(kind: kind, dx, dy, scale: inner) { continue }
                     let stripes = 0.05 * sin(Float(x + y) * 2 * Float.pi / stripePeriod)
                     pixels[y * size + x] = base + contrast + stripes
-                    labels[y * size + x] = label
                 }
             }
         }
@@ -74,5 +81,18 @@ public enum SyntheticShapes {
             blurred[index] = min(1, max(0, blurred[index] + 0.05 * generator.nextStandardNormal()))
         }
         return SegmentationSample(name: name, image: Tensor(shape: [1, size, size], scalars: blurred), labels: labels)
+    }
+
+    /// Whether the point `(dx, dy)`, in units of the shape's radius from its centre, lies
+    /// in a shape of `kind` (ellipse, square or triangle) scaled by `scale` about its middle.
+    private static func contains(kind: Int, _ dx: Float, _ dy: Float, scale: Float = 1) -> Bool {
+        switch kind {
+        case 0: return dx * dx + dy * dy <= scale * scale
+        case 1: return abs(dx) <= 0.9 * scale && abs(dy) <= 0.9 * scale
+        default:
+            // The triangle spans dy ∈ [−1, 0.8]; its middle is at dy = −0.1.
+            let x = dx / scale, y = (dy + 0.1) / scale - 0.1
+            return y <= 0.8 && y >= -1 && abs(x) <= (y + 1) / 2
+        }
     }
 }

@@ -98,4 +98,17 @@ struct DatasetTests {
         #expect(Set(train.samples.map(\.name)).isDisjoint(with: validation.samples.map(\.name)))
         #expect(dataset.split(validationFraction: 0.2, seed: 3).1.samples.map(\.name) == validation.samples.map(\.name))
     }
+
+    @Test("outlined shapes keep the filled shapes' masks but leave their insides looking like background")
+    func outlinedShapes() {
+        let filled = SyntheticShapes.generate(count: 3, size: 64, style: .filled, seed: 4)
+        let outlined = SyntheticShapes.generate(count: 3, size: 64, style: .outlined, seed: 4)
+        for (a, b) in zip(filled.samples, outlined.samples) {
+            #expect(a.labels == b.labels)
+            let inside = a.labels.indices.filter { a.labels[$0] != 0 }
+            let changed = inside.filter { abs(a.image.scalars[$0] - b.image.scalars[$0]) > 0.1 }
+            // Most of each shape is inside its 2-pixel outline, where the fill is gone.
+            #expect(Double(changed.count) > 0.5 * Double(inside.count), "\(a.name): \(changed.count) of \(inside.count)")
+        }
+    }
 }

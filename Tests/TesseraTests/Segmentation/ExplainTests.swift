@@ -21,6 +21,17 @@ struct ExplainTests {
         #expect(frozen.blocks.filter { $0.part == "decoder" }.allSatisfy { $0.relativeWeightChange > 0 })
     }
 
+    @Test("on outlined shapes, whose insides need context to be told apart, end to end clearly beats a frozen encoder")
+    func encoderMattersOnOutlinedShapes() {
+        let training = SyntheticShapes.generate(count: 32, size: 64, style: .outlined, seed: 1)
+        let validation = SyntheticShapes.generate(count: 8, size: 64, style: .outlined, seed: 2)
+        let experiment = EncoderExperiment(
+            training: training, validation: validation, configuration: UNetConfiguration(width: 8, depth: 3), steps: 120)
+        let (endToEnd, frozen) = experiment.run()
+        #expect(endToEnd.validationDice > frozen.validationDice + 0.05, "Dice \(endToEnd.validationDice) vs \(frozen.validationDice)")
+        #expect(endToEnd.validationLoss < frozen.validationLoss)
+    }
+
     @Test("a convolution is translation equivariant; a dense layer of the same size is not")
     func equivariance() {
         var generator = RandomGenerator(seed: 3)
