@@ -73,6 +73,8 @@ struct TrainCommand: ParsableCommand {
     var syntheticCount = 160
     @Option(help: "Side of the synthetic images (without --data).")
     var syntheticSize = 128
+    @Option(help: "How the synthetic shapes are drawn (without --data): filled or outlined.")
+    var syntheticShapes: SyntheticShapes.Style = .filled
     @Flag(help: "No crops, flips or rotations: train on whole images.")
     var noAugment = false
     @Flag(help: "Batches follow sorted file names instead of a shuffled order.")
@@ -108,6 +110,7 @@ struct TrainCommand: ParsableCommand {
         c.shuffle = !noShuffle
         c.syntheticCount = syntheticCount
         c.syntheticSize = syntheticSize
+        c.syntheticShapes = syntheticShapes
         return c
     }
 

@@ -9,7 +9,7 @@ import Tessera
 /// Mask values are spread over 0…255 so that written masks are visible.
 public enum SyntheticShapes {
     /// How the shapes are drawn; the mask always covers the whole shape.
-    public enum Style: String, CaseIterable, Sendable {
+    public enum Style: String, Codable, CaseIterable, Sendable {
         /// Filled with a brighter or darker striped texture: each pixel tells by its own
         /// gray level whether it belongs to a shape.
         case filled

@@ -211,10 +211,10 @@ public final class Trainer {
         guard let dataPath = configuration.dataPath else {
             let training = SyntheticShapes.generate(
                 count: configuration.syntheticCount, size: configuration.syntheticSize, classes: configuration.classes,
-                seed: configuration.seed)
+                style: configuration.syntheticShapes ?? .filled, seed: configuration.seed)
             let validation = SyntheticShapes.generate(
                 count: max(8, configuration.syntheticCount / 8), size: configuration.syntheticSize, classes: configuration.classes,
-                seed: configuration.seed &+ 1_000_003)
+                style: configuration.syntheticShapes ?? .filled, seed: configuration.seed &+ 1_000_003)
             return (training, validation)
         }
         let all = try FolderDataset.load(URL(fileURLWithPath: dataPath), classes: configuration.classes)

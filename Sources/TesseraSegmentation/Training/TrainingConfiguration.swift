@@ -40,6 +40,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// Size of the synthetic training set (images) and of their sides.
     public var syntheticCount = 160
     public var syntheticSize = 128
+    /// How the synthetic shapes are drawn; nil means filled.
+    public var syntheticShapes: SyntheticShapes.Style?
 
     public init() {}
 
