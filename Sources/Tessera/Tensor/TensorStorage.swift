@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Reference-counted, 64-byte-aligned storage of `Float` values behind a ``Tensor``.
 ///
 /// A storage is shared by tensors until one of them writes; ``Tensor`` then copies it
@@ -10,29 +6,14 @@ final class TensorStorage: @unchecked Sendable {
     /// Alignment of every buffer: one cache line, and what AVX-512 loads prefer.
     static let alignment = 64
 
-    /// Keeps large freed buffers in the heap instead of returning them to the kernel.
-    ///
-    /// glibc serves blocks above a (dynamic, at most 32 MiB) threshold with fresh `mmap`s,
-    /// so every training step would page-fault and zero its activations anew. Raising the
-    /// thresholds lets a step reuse the previous step's memory, as PyTorch's caching
-    /// allocator does.
-    private static let configureAllocator: Void = {
-        #if canImport(Glibc)
-        _ = glibcMallopt(-3, 1 << 30)  // M_MMAP_THRESHOLD
-        _ = glibcMallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
-        #endif
-    }()
-
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
 
-    /// Allocates `count` uninitialised floats.
+    /// Allocates `count` uninitialised floats (large buffers through ``BufferPool``).
     init(count: Int) {
-        _ = Self.configureAllocator
         require(count >= 0, "TensorStorage: negative element count \(count)")
         let capacity = max(count, 1)
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: capacity * MemoryLayout<Float>.stride, alignment: Self.alignment)
+        let raw = BufferPool.shared.allocate(byteCount: capacity * MemoryLayout<Float>.stride, alignment: Self.alignment)
         pointer = raw.bindMemory(to: Float.self, capacity: capacity)
         self.count = count
     }
@@ -44,11 +25,6 @@ final class TensorStorage: @unchecked Sendable {
     }
 
     deinit {
-        UnsafeMutableRawPointer(pointer).deallocate()
+        BufferPool.shared.deallocate(UnsafeMutableRawPointer(pointer), byteCount: max(count, 1) * MemoryLayout<Float>.stride)
     }
 }
-
-#if canImport(Glibc)
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-#endif

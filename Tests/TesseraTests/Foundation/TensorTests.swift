@@ -122,4 +122,25 @@ struct TensorTests {
         #expect(Tensor.arange(4).reshaped([2, 2]).description == "Tensor([[0, 1], [2, 3]], shape: [2, 2])")
         #expect(Tensor.arange(10).description == "Tensor([0, 1, 2, …, 7, 8, 9], shape: [10])")
     }
+
+    @Test("a freed large buffer is handed to the next request of its size; live buffers never alias")
+    func bufferReuse() {
+        // A size no other test uses, so that parallel tests cannot take the cached buffer.
+        let bytes = 4 * 123_457
+        let pool = BufferPool.shared
+        let first = pool.allocate(byteCount: bytes, alignment: 64)
+        let second = pool.allocate(byteCount: bytes, alignment: 64)
+        #expect(first != second)
+        #expect(Int(bitPattern: first) % 64 == 0 && Int(bitPattern: second) % 64 == 0)
+        pool.deallocate(first, byteCount: bytes)
+        let third = pool.allocate(byteCount: bytes, alignment: 64)
+        #expect(third == first)
+        pool.deallocate(second, byteCount: bytes)
+        pool.deallocate(third, byteCount: bytes)
+
+        var a = Tensor(shape: [123_456], repeating: 1)
+        let b = a
+        a[0] = 2
+        #expect(b[0] == 1 && a[0] == 2)
+    }
 }

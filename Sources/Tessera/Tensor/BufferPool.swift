@@ -1,0 +1,93 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Keeps freed large tensor buffers and hands them out again for requests of the same
+/// size: a caching allocator, as deep-learning frameworks use.
+///
+/// A training step allocates the same sizes in the same order every time, so from the
+/// second step on every activation and gradient reuses a buffer of the previous step: no
+/// page faults, no zeroing by the kernel. Buffers come from their own `mmap`s, which
+/// unlike glibc's shared heap never fragment (measured on a U-Net training step: glibc's
+/// heap held 1.5× the peak of live tensors). The cache holds at most twice the most bytes
+/// ever in use at once (at least ``minimumCacheBytes``) — enough for a step whose sizes
+/// peak at different moments — so a program whose sizes keep changing frees what it
+/// cannot reuse.
+package final class BufferPool: Sendable {
+    /// The process-wide pool that ``TensorStorage`` uses.
+    package static let shared = BufferPool()
+
+    /// Buffers below this many bytes come from `malloc` directly.
+    static let smallestPooledBytes = 1 << 16
+    /// The cache may always hold this many bytes, however little was in use.
+    static let minimumCacheBytes = 256 << 20
+
+    private struct State {
+        /// Addresses of free buffers by byte count (as integers, which cross threads freely).
+        var freeBuffers: [Int: [UInt]] = [:]
+        var cachedBytes = 0
+        var bytesInUse = 0
+        var peakBytesInUse = 0
+    }
+
+    private let state = Mutex(State())
+
+    private init() {
+        #if canImport(Glibc)
+        // Other large blocks (index arrays, batches) stay in glibc's heap and are reused
+        // there, instead of each getting a fresh, page-faulting `mmap`.
+        _ = glibcMallopt(-3, 1 << 30)  // M_MMAP_THRESHOLD
+        _ = glibcMallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
+        #endif
+    }
+
+    /// A buffer of `byteCount` bytes aligned to `alignment` (at most a page), reused when
+    /// one is cached.
+    package func allocate(byteCount: Int, alignment: Int) -> UnsafeMutableRawPointer {
+        guard byteCount >= Self.smallestPooledBytes else {
+            return UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: alignment)
+        }
+        let cached: UInt? = state.withLock { state in
+            state.bytesInUse += byteCount
+            state.peakBytesInUse = max(state.peakBytesInUse, state.bytesInUse)
+            guard let address = state.freeBuffers[byteCount]?.popLast() else { return nil }
+            state.cachedBytes -= byteCount
+            return address
+        }
+        return cached.flatMap { UnsafeMutableRawPointer(bitPattern: $0) } ?? Self.map(byteCount: byteCount)
+    }
+
+    /// Returns a buffer from ``allocate(byteCount:alignment:)`` of the same `byteCount`.
+    package func deallocate(_ buffer: UnsafeMutableRawPointer, byteCount: Int) {
+        guard byteCount >= Self.smallestPooledBytes else {
+            buffer.deallocate()
+            return
+        }
+        let address = UInt(bitPattern: buffer)
+        let kept = state.withLock { state in
+            state.bytesInUse -= byteCount
+            guard state.cachedBytes + byteCount <= max(Self.minimumCacheBytes, 2 * state.peakBytesInUse) else { return false }
+            state.freeBuffers[byteCount, default: []].append(address)
+            state.cachedBytes += byteCount
+            return true
+        }
+        if !kept { munmap(buffer, byteCount) }
+    }
+
+    /// Fresh zero pages of the system's own, page-aligned (so aligned for any tensor).
+    private static func map(byteCount: Int) -> UnsafeMutableRawPointer {
+        let buffer = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        require(buffer != MAP_FAILED && buffer != nil, "out of memory: cannot map \(byteCount) bytes for a tensor")
+        return buffer!
+    }
+
+    /// Bytes held in cached free buffers.
+    package var cachedBytes: Int { state.withLock { $0.cachedBytes } }
+}
+
+#if canImport(Glibc)
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+#endif
