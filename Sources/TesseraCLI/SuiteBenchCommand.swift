@@ -12,7 +12,9 @@ struct SuiteBenchCommand: ParsableCommand {
             Configurations: i = w16 d4 4×1×128², ii = w32 d4 2×1×256², iii = w64 d4 1×1×256² \
             (1 class, BCE loss, Adam). Each training-step measurement runs in a fresh process so \
             that its peak RSS is its own; with --compare-pytorch, scripts/bench_pytorch.py runs \
-            the same model right after it (oneDNN, then its im2col path), so drift hits both.
+            the same model right after it (oneDNN, then its im2col path), so drift hits both. \
+            With --rounds N the three runs repeat N times in turn and each framework keeps its \
+            fastest round: on a shared machine, the one least disturbed by other tenants.
             """)
 
     @Option(parsing: .upToNextOption, help: "Configurations to run (i, ii, iii).")
@@ -27,9 +29,12 @@ struct SuiteBenchCommand: ParsableCommand {
     var pytorchScript: String?
     @Flag(help: "Skip the per-layer convolution tables.")
     var skipLayers = false
+    @Option(help: "Measure every configuration this many times in turn and keep each framework's fastest round.")
+    var rounds = 1
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1, got \(rounds)") }
     }
 
     func run() throws {
@@ -44,13 +49,17 @@ struct SuiteBenchCommand: ParsableCommand {
             if !json && !skipLayers {
                 print("\n" + ConvBenchCommand.layerTable(width: shape.width, depth: shape.depth, size: shape.size, batch: shape.batch, threads: threads))
             }
-            let tessera = try decode(capture(selfArguments(["step", "--config", configuration.rawValue, "--threads", String(threads), "--json"])))
-            var pytorch: StepBenchResult?, pytorchIm2col: StepBenchResult?
-            if let script {
-                let base = [script, "--config", configuration.rawValue, "--threads", String(threads)]
-                pytorch = try decode(capture(["/usr/bin/env", "python3"] + base))
-                pytorchIm2col = try decode(capture(["/usr/bin/env", "python3"] + base + ["--im2col"]))
+            var tesseraRounds: [StepBenchResult] = [], pytorchRounds: [StepBenchResult] = [], im2colRounds: [StepBenchResult] = []
+            for _ in 0..<rounds {
+                tesseraRounds.append(try decode(capture(selfArguments(["step", "--config", configuration.rawValue, "--threads", String(threads), "--json"]))))
+                if let script {
+                    let base = [script, "--config", configuration.rawValue, "--threads", String(threads)]
+                    pytorchRounds.append(try decode(capture(["/usr/bin/env", "python3"] + base)))
+                    im2colRounds.append(try decode(capture(["/usr/bin/env", "python3"] + base + ["--im2col"])))
+                }
             }
+            let tessera = Self.fastest(tesseraRounds)!
+            let pytorch = Self.fastest(pytorchRounds), pytorchIm2col = Self.fastest(im2colRounds)
             if json {
                 var line = String(tessera.json.dropLast())
                 if let pytorch, let pytorchIm2col {
@@ -79,6 +88,11 @@ struct SuiteBenchCommand: ParsableCommand {
             print("\nspeed ratios are PyTorch time / Tessera time (above 1: Tessera faster); RSS ratio is Tessera / PyTorch\n" + rows.rendered)
             if !comparePytorch { print("(add --compare-pytorch to run PyTorch alongside: pip install torch)") }
         }
+    }
+
+    /// The round with the shortest training step (nil for no rounds).
+    private static func fastest(_ rounds: [StepBenchResult]) -> StepBenchResult? {
+        rounds.min { $0.trainMilliseconds < $1.trainMilliseconds }
     }
 
     /// The benchmark script, after checking that python3 can import torch.
