@@ -1,8 +1,5 @@
-import Synchronization
-
-#if canImport(Glibc)
 import Glibc
-#endif
+import Synchronization
 
 /// Keeps freed large tensor buffers and hands them out again for requests of the same
 /// size: a caching allocator, as deep-learning frameworks use.
@@ -35,12 +32,10 @@ package final class BufferPool: Sendable {
     private let state = Mutex(State())
 
     private init() {
-        #if canImport(Glibc)
         // Other large blocks (index arrays, batches) stay in glibc's heap and are reused
         // there, instead of each getting a fresh, page-faulting `mmap`.
         _ = glibcMallopt(-3, 1 << 30)  // M_MMAP_THRESHOLD
         _ = glibcMallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
-        #endif
     }
 
     /// A buffer of `byteCount` bytes aligned to `alignment` (at most a page), reused when
@@ -86,9 +81,10 @@ package final class BufferPool: Sendable {
         let hugePage = 2 << 20
         let wantsHugePages = byteCount >= hugePage
         let reserved = wantsHugePages ? byteCount + hugePage : byteCount
-        let mapping = mmap(nil, reserved, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        require(mapping != MAP_FAILED && mapping != nil, "out of memory: cannot map \(byteCount) bytes for a tensor")
-        guard wantsHugePages, let mapping else { return mapping! }
+        let result = mmap(nil, reserved, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        require(result != MAP_FAILED && result != nil, "out of memory: cannot map \(byteCount) bytes for a tensor")
+        let mapping = result!
+        guard wantsHugePages else { return mapping }
         // Keep the 2 MiB-aligned part and return the rest to the system.
         let start = (Int(bitPattern: mapping) + hugePage - 1) / hugePage * hugePage
         let head = start - Int(bitPattern: mapping), tail = reserved - head - byteCount
@@ -98,12 +94,7 @@ package final class BufferPool: Sendable {
         _ = madvise(buffer, byteCount, MADV_HUGEPAGE)
         return buffer
     }
-
-    /// Bytes held in cached free buffers.
-    package var cachedBytes: Int { state.withLock { $0.cachedBytes } }
 }
 
-#if canImport(Glibc)
 @_silgen_name("mallopt")
 private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-#endif
