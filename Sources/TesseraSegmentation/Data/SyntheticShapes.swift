@@ -1,8 +1,8 @@
 import Foundation
 import Tessera
 
-/// The built-in dataset: ellipses, rectangles and triangles with blurred edges and noise
-/// on textured backgrounds, generated from a seed.
+/// The built-in dataset: ellipses, rectangles and triangles, filled or outlined (``Style``),
+/// with blurred edges and noise on textured backgrounds, generated from a seed.
 ///
 /// Binary masks mark every shape; with more classes, each shape kind is a class
 /// (ellipse, rectangle, triangle; kinds share the last class when there are fewer).
