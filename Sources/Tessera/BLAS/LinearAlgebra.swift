@@ -20,7 +20,7 @@ public enum LinearAlgebraError: Error, Equatable, CustomStringConvertible {
         case let .singularMatrix(operation, pivot):
             return "\(operation): matrix is singular (zero pivot at U[\(pivot), \(pivot)])"
         case let .rankDeficient(operation, index):
-            return "\(operation): matrix is rank deficient (zero diagonal element \(index) of R)"
+            return "\(operation): matrix is rank deficient (negligible diagonal element \(index) of R)"
         case let .didNotConverge(operation, count):
             return "\(operation): did not converge (\(count) superdiagonals failed)"
         case let .shapeMismatch(operation, detail):
@@ -65,6 +65,11 @@ public enum LinearAlgebra {
 
     /// The least-squares solution of `A · X ≈ B` for `A` `[m, n]` with `m ≥ n` and full
     /// column rank, and `B` `[m]` or `[m, k]` (QR based).
+    ///
+    /// Throws ``LinearAlgebraError/rankDeficient(operation:diagonalIndex:)`` when a diagonal
+    /// element of R is at most `max(m, n) · ε · max |R[j, j]|` (NumPy's `lstsq` cut-off):
+    /// rounding rarely leaves an exact zero there, and which tiny value it leaves depends on
+    /// the OpenBLAS kernel.
     public static func leastSquares(_ a: Tensor, _ b: Tensor) throws -> Tensor {
         let operation = "leastSquares"
         guard a.rank == 2, a.shape[0] >= a.shape[1] else {
@@ -85,6 +90,12 @@ public enum LinearAlgebra {
             LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), Int32(m), Int32(n), Int32(rightHandSides),
             factors.storage.pointer, Int32(n), work.storage.pointer, Int32(rightHandSides))
         try check(info, operation: operation) { .rankDeficient(operation: operation, diagonalIndex: $0 - 1) }
+        // sgels leaves R in the upper triangle of the first n rows of A.
+        let diagonal = (0..<n).map { abs(factors.storage.pointer[$0 * n + $0]) }
+        let cutoff = Float(max(m, n)) * Float.ulpOfOne * (diagonal.max() ?? 0)
+        if let index = diagonal.firstIndex(where: { $0 <= cutoff }) {
+            throw LinearAlgebraError.rankDeficient(operation: operation, diagonalIndex: index)
+        }
         // sgels leaves the solution in the first n rows of B.
         let solution = Tensor(uninitializedShape: b.rank == 1 ? [n] : [n, rightHandSides])
         solution.storage.pointer.update(from: work.storage.pointer, count: n * rightHandSides)
