@@ -28,9 +28,14 @@ struct GemmBenchCommand: ParsableCommand {
         return values.map { $0! }
     }
 
+    /// Says when the environment, not the CPU, chose OpenBLAS's kernels.
+    static var forcedCoreNote: String {
+        ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { ", forced by OPENBLAS_CORETYPE=\($0)" } ?? ""
+    }
+
     func run() throws {
         BLAS.threadCount = threads
-        if !json { print("size      ms/call   GFLOP/s   (threads: \(threads))") }
+        if !json { print("size      ms/call   GFLOP/s   (threads: \(threads), OpenBLAS kernels: \(BLAS.coreName)\(Self.forcedCoreNote))") }
         for n in parsedSizes! {
             var generator = RandomGenerator(seed: UInt64(n))
             let a = Tensor.uniform([n, n], low: -1, high: 1, using: &generator)
@@ -47,7 +52,7 @@ struct GemmBenchCommand: ParsableCommand {
             }
             let gflops = 2 * Double(n) * Double(n) * Double(n) / seconds / 1e9
             if json {
-                print("{\"size\": \(n), \"ms\": \(String(format: "%.4f", seconds * 1e3)), \"gflops\": \(String(format: "%.2f", gflops)), \"threads\": \(threads)}")
+                print("{\"size\": \(n), \"ms\": \(String(format: "%.4f", seconds * 1e3)), \"gflops\": \(String(format: "%.2f", gflops)), \"threads\": \(threads), \"blas_core\": \"\(BLAS.coreName)\"}")
             } else {
                 print(String(format: "%-8d %9.3f %9.1f", n, seconds * 1e3, gflops))
             }

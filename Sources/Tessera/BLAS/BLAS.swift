@@ -15,6 +15,12 @@ public enum BLAS {
         }
     }
 
+    /// The CPU core whose kernels OpenBLAS runs (e.g. "Haswell", "Cooperlake"): chosen at
+    /// load time from the CPU, or forced by the `OPENBLAS_CORETYPE` environment variable.
+    public static var coreName: String {
+        openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+    }
+
     /// `C = alpha · op(A) · op(B) + beta · C`, with `op(A)` of shape `[m, k]`, `op(B)` of
     /// shape `[k, n]` and `C` of shape `[m, n]`.
     ///

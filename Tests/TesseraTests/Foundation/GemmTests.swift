@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Tessera
 
@@ -62,5 +63,13 @@ struct GemmTests {
         #expect(BLAS.threadCount == 1)
         BLAS.threadCount = original
         #expect(BLAS.threadCount == original)
+    }
+
+    @Test("OpenBLAS names the core whose kernels it runs, as OPENBLAS_CORETYPE forces it when set")
+    func coreName() {
+        #expect(!BLAS.coreName.isEmpty && BLAS.coreName != "unknown")
+        if let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] {
+            #expect(BLAS.coreName.lowercased() == forced.lowercased())
+        }
     }
 }
