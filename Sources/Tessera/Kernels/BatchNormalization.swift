@@ -37,12 +37,7 @@ public enum BatchNormalization {
                 var squares = 0.0
                 for image in 0..<batch {
                     let x = source + (image * channels + channel) * plane
-                    var partial: Float = 0
-                    for index in 0..<plane {
-                        let d = x[index] - centre
-                        partial += d * d
-                    }
-                    squares += Double(partial)
+                    squares += Double(LaneReduction.sumOfSquaredDeviations(x, count: plane, from: centre))
                 }
                 variances[channel] = Float(squares / Double(elements))
             }
@@ -84,7 +79,9 @@ public enum BatchNormalization {
         gradientOfOutput gradient: Tensor, input: Tensor, weight: Tensor, saved: Saved, rectifiedOutput: Tensor? = nil
     ) -> (input: Tensor, weight: Tensor, bias: Tensor) {
         require(gradient.shape == input.shape, "batch_norm backward: gradient \(gradient.shape) differs from input \(input.shape)")
-        let masked = rectifiedOutput.map { Activation.reluBackward(gradientOfOutput: gradient, output: $0) }
+        if let rectifiedOutput {
+            require(rectifiedOutput.shape == input.shape, "batch_norm backward: rectified output \(rectifiedOutput.shape) differs from input \(input.shape)")
+        }
         let batch = input.shape[0], channels = input.shape[1]
         let plane = input.shape.dropFirst(2).reduce(1, *), elements = batch * plane
         let gradientInput = Tensor(uninitializedShape: input.shape)
@@ -94,10 +91,9 @@ public enum BatchNormalization {
             saved.inverseStandardDeviation.withUnsafeBufferPointer { inverseBuffer in
                 nonisolated(unsafe) let x = input.storage.pointer
                 nonisolated(unsafe) let dx = gradientInput.storage.pointer
-                // For a fused ReLU, dy · [y > 0] is formed first in its own buffer: one
-                // vectorisable pass, and no aliasing with dx that would keep the passes below
-                // from vectorising.
-                nonisolated(unsafe) let dy = masked?.storage.pointer ?? gradient.storage.pointer
+                // Through a fused ReLU the gradient is dy · [y > 0], masked on the fly.
+                nonisolated(unsafe) let dy = gradient.storage.pointer
+                nonisolated(unsafe) let y = rectifiedOutput.map { UnsafePointer($0.storage.pointer) }
                 nonisolated(unsafe) let dWeight = gradientWeight.storage.pointer, dBias = gradientBias.storage.pointer
                 nonisolated(unsafe) let gamma = weight.storage.pointer
                 nonisolated(unsafe) let means = meanBuffer.baseAddress!, inverses = inverseBuffer.baseAddress!
@@ -106,38 +102,56 @@ public enum BatchNormalization {
                     var sumGradient = 0.0, sumGradientTimesNormalised = 0.0
                     for image in 0..<batch {
                         let offset = (image * channels + channel) * plane
-                        var partialGradient: Float = 0, partialProduct: Float = 0
-                        for index in 0..<plane {
-                            let g = dy[offset + index]
-                            partialGradient += g
-                            partialProduct += g * (x[offset + index] - mean)
-                        }
-                        sumGradient += Double(partialGradient)
-                        sumGradientTimesNormalised += Double(partialProduct) * Double(inverse)
+                        let sums = LaneReduction.gradientSums(
+                            dy + offset, x + offset, rectifiedOutput: y.map { $0 + offset }, count: plane, centre: mean)
+                        sumGradient += Double(sums.gradient)
+                        sumGradientTimesNormalised += Double(sums.gradientTimesDeviation) * Double(inverse)
                     }
                     dBias[channel] = Float(sumGradient)
                     dWeight[channel] = Float(sumGradientTimesNormalised)
-                    let scale = gamma[channel] * inverse
-                    if saved.usedBatchStatistics {
-                        let meanGradient = Float(sumGradient / Double(elements))
-                        let meanProduct = Float(sumGradientTimesNormalised / Double(elements))
-                        for image in 0..<batch {
-                            let offset = (image * channels + channel) * plane
-                            for index in 0..<plane {
-                                let normalised = (x[offset + index] - mean) * inverse
-                                dx[offset + index] = scale * (dy[offset + index] - meanGradient - normalised * meanProduct)
-                            }
-                        }
-                    } else {
-                        for image in 0..<batch {
-                            let offset = (image * channels + channel) * plane
-                            for index in 0..<plane { dx[offset + index] = scale * dy[offset + index] }
-                        }
+                    // Running statistics are constants: then dx = γ·s·dy alone.
+                    let terms = saved.usedBatchStatistics
+                        ? InputGradientTerms(
+                            scale: gamma[channel] * inverse, mean: mean, inverse: inverse,
+                            meanGradient: Float(sumGradient / Double(elements)),
+                            meanProduct: Float(sumGradientTimesNormalised / Double(elements)))
+                        : InputGradientTerms(scale: gamma[channel] * inverse, mean: mean, inverse: inverse, meanGradient: 0, meanProduct: 0)
+                    for image in 0..<batch {
+                        let offset = (image * channels + channel) * plane
+                        terms.write(into: dx + offset, dy: dy + offset, x: x + offset, rectifiedOutput: y.map { $0 + offset }, count: plane)
                     }
                 }
             }
         }
         return (gradientInput, gradientWeight, gradientBias)
+    }
+
+    /// The per-channel constants of `dx = scale · (g − meanGradient − x̂ · meanProduct)`,
+    /// `x̂ = (x − mean) · inverse`, `g` the output gradient (through the fused ReLU if any).
+    private struct InputGradientTerms {
+        let scale, mean, inverse, meanGradient, meanProduct: Float
+
+        /// Writes `count` elements of dx, sixteen lanes at a time.
+        func write(
+            into dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+            rectifiedOutput y: UnsafePointer<Float>?, count: Int
+        ) {
+            typealias Lanes = LaneReduction.Lanes
+            var index = 0
+            while index + Lanes.scalarCount <= count {
+                var g = LaneReduction.load(dy, index)
+                if let y { g.replace(with: 0, where: LaneReduction.load(y, index) .<= 0) }
+                let normalised = (LaneReduction.load(x, index) - mean) * inverse
+                let value = scale * (g - meanGradient - normalised * meanProduct)
+                UnsafeMutableRawPointer(dx + index).storeBytes(of: value, as: Lanes.self)
+                index += Lanes.scalarCount
+            }
+            while index < count {
+                let g = y.map { $0[index] > 0 ? dy[index] : 0 } ?? dy[index]
+                dx[index] = scale * (g - meanGradient - (x[index] - mean) * inverse * meanProduct)
+                index += 1
+            }
+        }
     }
 
     /// `y = (x − mean) · inverse · γ + β` (then `max(y, 0)` when rectifying), parallel over

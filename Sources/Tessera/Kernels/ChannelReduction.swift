@@ -11,10 +11,7 @@ public enum ChannelReduction {
         Parallel.forEach(channels) { channel in
             var total = 0.0
             for image in 0..<batch {
-                let start = source + (image * channels + channel) * plane
-                var partial: Float = 0
-                for index in 0..<plane { partial += start[index] }
-                total += Double(partial)
+                total += Double(LaneReduction.sum(source + (image * channels + channel) * plane, count: plane))
             }
             target[channel] = Float(total)
         }
