@@ -31,7 +31,12 @@ public struct Gradients: Sendable, Sequence {
         var total = 0.0
         for (name, gradient) in self where block.map({ name.hasPrefix($0 + ".") }) ?? true {
             gradient.withUnsafeBufferPointer { buffer in
-                for value in buffer { total += Double(value) * Double(value) }
+                // Float lanes over short chunks, chunks summed in Double.
+                let chunk = 4096
+                for start in stride(from: 0, to: buffer.count, by: chunk) {
+                    total += Double(LaneReduction.sumOfSquaredDeviations(
+                        buffer.baseAddress! + start, count: Swift.min(chunk, buffer.count - start), from: 0))
+                }
             }
         }
         return total

@@ -52,6 +52,21 @@ struct OptimizerTests {
         #expect(gradients["a"]! == before)
     }
 
+    @Test("squared norms of long gradients equal a Double sum of squares, per block and in total")
+    func squaredNorms() {
+        var generator = RandomGenerator(seed: 9)
+        var gradients = Gradients()
+        gradients["down1.conv.weight"] = Tensor.normal([10_007], using: &generator)
+        gradients["up1.conv.weight"] = Tensor.normal([3, 33], using: &generator)
+        func reference(_ tensors: [Tensor]) -> Double {
+            tensors.flatMap(\.scalars).reduce(0) { $0 + Double($1) * Double($1) }
+        }
+        let down = reference([gradients["down1.conv.weight"]!]), up = reference([gradients["up1.conv.weight"]!])
+        #expect(abs(gradients.squaredNorm(under: "down1") - down) < 1e-5 * down)
+        #expect(abs(gradients.squaredNorm(under: "up1") - up) < 1e-5 * up)
+        #expect(abs(gradients.squaredNorm() - (down + up)) < 1e-5 * (down + up))
+    }
+
     @Test("step and cosine schedules follow their closed forms")
     func schedules() {
         let step = StepSchedule(base: 1, stepSize: 3, gamma: 0.5)
