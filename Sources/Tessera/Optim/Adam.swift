@@ -11,21 +11,16 @@ public class Adam: Optimizer {
     /// Whether weight decay shrinks the weights directly (AdamW) instead of entering the gradient.
     let decoupledWeightDecay: Bool
 
-    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        self.weightDecay = weightDecay
-        decoupledWeightDecay = false
-        super.init(learningRate: learningRate)
+    public convenience init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+        self.init(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, decoupled: false)
     }
 
-    init(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, decoupledWeightDecay weightDecay: Float) {
+    init(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, decoupled: Bool) {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
         self.weightDecay = weightDecay
-        decoupledWeightDecay = true
+        decoupledWeightDecay = decoupled
         super.init(learningRate: learningRate)
     }
 
@@ -63,7 +58,7 @@ public class Adam: Optimizer {
 /// Adam with decoupled weight decay (`torch.optim.AdamW`): each step first shrinks the
 /// weights by `learningRate · weightDecay`, then takes a plain Adam step.
 public final class AdamW: Adam {
-    public override init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 1e-2) {
-        super.init(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, decoupledWeightDecay: weightDecay)
+    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 1e-2) {
+        super.init(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, decoupled: true)
     }
 }
