@@ -139,15 +139,14 @@ public enum BatchNormalization {
             typealias Lanes = LaneReduction.Lanes
             var index = 0
             while index + Lanes.scalarCount <= count {
-                var g = LaneReduction.load(dy, index)
-                if let y { g.replace(with: 0, where: LaneReduction.load(y, index) .<= 0) }
+                let g = LaneReduction.loadGradient(dy, through: y, index)
                 let normalised = (LaneReduction.load(x, index) - mean) * inverse
                 let value = scale * (g - meanGradient - normalised * meanProduct)
                 UnsafeMutableRawPointer(dx + index).storeBytes(of: value, as: Lanes.self)
                 index += Lanes.scalarCount
             }
             while index < count {
-                let g = y.map { $0[index] > 0 ? dy[index] : 0 } ?? dy[index]
+                let g = LaneReduction.gradient(dy, through: y, index)
                 dx[index] = scale * (g - meanGradient - (x[index] - mean) * inverse * meanProduct)
                 index += 1
             }

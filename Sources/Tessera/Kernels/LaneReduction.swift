@@ -53,24 +53,39 @@ enum LaneReduction {
         var gradientLanes = Lanes(), productLanes = Lanes()
         var index = 0
         while index + Lanes.scalarCount <= count {
-            var g = load(dy, index)
-            if let y { g.replace(with: 0, where: load(y, index) .<= 0) }
+            let g = loadGradient(dy, through: y, index)
             gradientLanes += g
             productLanes += g * (load(x, index) - centre)
             index += Lanes.scalarCount
         }
-        var gradient = gradientLanes.sum(), product = productLanes.sum()
+        var gradientSum = gradientLanes.sum(), productSum = productLanes.sum()
         while index < count {
-            let g = y.map { $0[index] > 0 ? dy[index] : 0 } ?? dy[index]
-            gradient += g
-            product += g * (x[index] - centre)
+            let g = gradient(dy, through: y, index)
+            gradientSum += g
+            productSum += g * (x[index] - centre)
             index += 1
         }
-        return (gradient, product)
+        return (gradientSum, productSum)
     }
 
     @inline(__always)
     static func load(_ pointer: UnsafePointer<Float>, _ index: Int) -> Lanes {
         UnsafeRawPointer(pointer + index).loadUnaligned(as: Lanes.self)
+    }
+
+    /// Sixteen elements of `dy`, or of `dy · [y > 0]` (the gradient through a ReLU whose
+    /// output is `y`) when `y` is given.
+    @inline(__always)
+    static func loadGradient(_ dy: UnsafePointer<Float>, through y: UnsafePointer<Float>?, _ index: Int) -> Lanes {
+        var g = load(dy, index)
+        if let y { g.replace(with: 0, where: load(y, index) .<= 0) }
+        return g
+    }
+
+    /// One element of `dy`, or of `dy · [y > 0]` when `y` is given.
+    @inline(__always)
+    static func gradient(_ dy: UnsafePointer<Float>, through y: UnsafePointer<Float>?, _ index: Int) -> Float {
+        guard let y else { return dy[index] }
+        return y[index] > 0 ? dy[index] : 0
     }
 }
