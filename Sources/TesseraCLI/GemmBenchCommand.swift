@@ -28,14 +28,9 @@ struct GemmBenchCommand: ParsableCommand {
         return values.map { $0! }
     }
 
-    /// Says when the environment, not the CPU, chose OpenBLAS's kernels.
-    static var forcedCoreNote: String {
-        ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { ", forced by OPENBLAS_CORETYPE=\($0)" } ?? ""
-    }
-
     func run() throws {
         BLAS.threadCount = threads
-        if !json { print("size      ms/call   GFLOP/s   (threads: \(threads), OpenBLAS kernels: \(BLAS.coreName)\(Self.forcedCoreNote))") }
+        if !json { print("size      ms/call   GFLOP/s   (threads: \(threads), OpenBLAS kernels: \(BLAS.coreDescription))") }
         for n in parsedSizes! {
             var generator = RandomGenerator(seed: UInt64(n))
             let a = Tensor.uniform([n, n], low: -1, high: 1, using: &generator)

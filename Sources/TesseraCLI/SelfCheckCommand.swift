@@ -29,7 +29,7 @@ struct SelfCheckCommand: ParsableCommand {
         try SafeTensors(tensors: ["a": a], metadata: ["purpose": "selfcheck"]).write(to: file)
         let loaded = try SafeTensors.read(from: file)
         report("safetensors round trip", error: try loaded.tensor("a").maximumAbsoluteDifference(to: a), limit: 0)
-        print("OpenBLAS threads: \(BLAS.threadCount), kernels: \(BLAS.coreName)\(GemmBenchCommand.forcedCoreNote). Engine self-check passed.")
+        print("OpenBLAS threads: \(BLAS.threadCount), kernels: \(BLAS.coreDescription). Engine self-check passed.")
     }
 
     private func report(_ check: String, error: Float, limit: Float) {

@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 
 /// Typed wrappers over OpenBLAS's CBLAS interface, row-major throughout.
 ///
@@ -19,6 +20,12 @@ public enum BLAS {
     /// load time from the CPU, or forced by the `OPENBLAS_CORETYPE` environment variable.
     public static var coreName: String {
         openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+    }
+
+    /// ``coreName``, saying when the environment, not the CPU, chose it.
+    public static var coreDescription: String {
+        let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { ", forced by OPENBLAS_CORETYPE=\($0)" }
+        return coreName + (forced ?? "")
     }
 
     /// `C = alpha · op(A) · op(B) + beta · C`, with `op(A)` of shape `[m, k]`, `op(B)` of
