@@ -58,6 +58,13 @@ public struct ConvolutionGeometry: Equatable, Sendable {
         kernelSize == 1 && stride == 1 && padding == 0
     }
 
+    /// Whether every tap reads its input rows at the output's own row layout (stride 1 and
+    /// output width equal to input width, e.g. a 3×3 kernel with padding 1): the taps of a
+    /// run of output rows then read one contiguous, shifted run of the input plane.
+    public var preservesRowLayout: Bool {
+        stride == 1 && outputSize.width == inputSize.width
+    }
+
     /// Consecutive ranges of output rows whose column matrices hold at most
     /// `maximumElements` floats each (but at least one row), covering all output rows.
     ///

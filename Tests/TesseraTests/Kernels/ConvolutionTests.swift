@@ -83,7 +83,9 @@ struct ConvolutionTests {
         _ = Convolution2D.forward(input: x, weight: weight, padding: 1, workspace: workspace)
         let buffer = workspace.buffer(count: 0)
         let capacity = workspace.capacity
-        #expect(capacity == 27 * 256)
+        // Both images side by side: the column matrix [27, 2·256] and the output's
+        // scratch matrix [4, 2·256].
+        #expect(capacity == (27 + 4) * 512)
         for _ in 0..<3 {
             _ = Convolution2D.forward(input: x, weight: weight, padding: 1, workspace: workspace)
             _ = Convolution2D.backwardWeight(gradientOfOutput: Tensor.ones([2, 4, 16, 16]), input: x, weightShape: weight.shape, padding: 1, workspace: workspace)
@@ -110,6 +112,47 @@ struct Im2colTests {
         c.withUnsafeBufferPointer { c in image.withUnsafeMutableBufferPointer { Im2col.col2im(c.baseAddress!, geometry: g, into: $0.baseAddress!) } }
         let lhs = GradientCheck.weightedSum(columns, c), rhs = GradientCheck.weightedSum(x, image)
         #expect(abs(lhs - rhs) <= 1e-4 * max(1, abs(lhs)))
+    }
+
+    /// (kernel, padding, dilation, height, width) with stride 1 and the output as wide as
+    /// the input, lowered by shifted copies of whole runs of rows; the padding is
+    /// `[padding.height, padding.width]`.
+    static let rowPreservingCases: [(Size2D, Size2D, Size2D, Int, Int)] = [
+        (3, 1, 1, 8, 8), (3, [0, 1], 1, 7, 5), (5, 2, 1, 6, 9), (3, 2, 2, 9, 4),
+        (3, 1, 1, 1, 1), (3, 1, 1, 2, 1), (5, 4, 2, 3, 2), ([1, 3], [0, 1], 1, 4, 6),
+    ]
+
+    @Test("im2col equals its definition on every tile of output rows, also where taps shift past a whole row",
+          arguments: rowPreservingCases.indices)
+    func shiftedCopiesMatchDefinition(index: Int) {
+        let (kernel, padding, dilation, height, width) = Self.rowPreservingCases[index]
+        let g = ConvolutionGeometry(channels: 2, inputSize: [height, width], kernelSize: kernel, padding: padding, dilation: dilation)
+        #expect(g.preservesRowLayout)
+        var generator = RandomGenerator(seed: UInt64(20 + index))
+        let x = Tensor.normal([g.inputCount], using: &generator).scalars
+        for tileRows in 1...g.outputSize.height {
+            for rows in g.outputRowTiles(maximumElements: tileRows * g.columnRows * g.outputSize.width) {
+                var columns = [Float](repeating: .nan, count: g.columnRows * rows.count * width)
+                x.withUnsafeBufferPointer { x in
+                    columns.withUnsafeMutableBufferPointer { Im2col.im2col(x.baseAddress!, geometry: g, outputRows: rows, into: $0.baseAddress!) }
+                }
+                var expected = [Float]()
+                for channel in 0..<2 {
+                    for i in 0..<kernel.height {
+                        for j in 0..<kernel.width {
+                            for y in rows {
+                                for column in 0..<width {
+                                    let row = y - padding.height + i * dilation.height, inputColumn = column - padding.width + j * dilation.width
+                                    let inside = row >= 0 && row < height && inputColumn >= 0 && inputColumn < width
+                                    expected.append(inside ? x[(channel * height + row) * width + inputColumn] : 0)
+                                }
+                            }
+                        }
+                    }
+                }
+                #expect(columns == expected, "tile \(rows)")
+            }
+        }
     }
 
     @Test("im2col of a 3×3 image with a 2×2 kernel lists each window")
@@ -149,6 +192,20 @@ struct TiledConvolutionTests {
         let weight = Tensor.normal([2, 16, 3, 3], using: &generator)
         let g = Convolution2D.geometry(inputShape: x.shape, weightShape: weight.shape, stride: 1, padding: 1, dilation: 1)
         #expect(g.outputRowTiles(maximumElements: Convolution2D.tileElements).count > 1)
+        let y = Convolution2D.forward(input: x, weight: weight, padding: 1)
+        let expected = Naive.conv2d(input: x, weight: weight, bias: nil, stride: 1, padding: 1, dilation: 1)
+        #expect(y.isApproximatelyEqual(to: expected, relativeTolerance: 1e-4, absoluteTolerance: 1e-4))
+        let gaps = adjointGaps(x: x, weight: weight, padding: 1)
+        #expect(gaps.data < 1e-4 && gaps.weight < 1e-4, "\(gaps)")
+    }
+
+    @Test("small images grouped several to a tile, the last group partial, convolve exactly as the naive loop")
+    func groupedImages() {
+        var generator = RandomGenerator(seed: 15)
+        let x = Tensor.normal([5, 48, 24, 24], using: &generator)
+        let weight = Tensor.normal([3, 48, 3, 3], using: &generator)
+        // 432·576 column floats per image: four images to a tile, then one.
+        #expect(Convolution2D.tileElements / (48 * 9 * 576) == 4)
         let y = Convolution2D.forward(input: x, weight: weight, padding: 1)
         let expected = Naive.conv2d(input: x, weight: weight, bias: nil, stride: 1, padding: 1, dilation: 1)
         #expect(y.isApproximatelyEqual(to: expected, relativeTolerance: 1e-4, absoluteTolerance: 1e-4))
