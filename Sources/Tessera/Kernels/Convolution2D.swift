@@ -8,8 +8,9 @@
 /// - backward-weight: `dW = Σₙ dy · colsᵀ`
 /// - backward-data: `dx = col2im(Wᵀ · dy)`
 /// A 1×1 kernel with stride 1 and no padding uses the input itself as `cols`. Otherwise
-/// each image is lowered in tiles of output rows (see `Lowering`); each GEMM below then
-/// runs on one tile, `P` standing for the tile's pixels.
+/// the batch is lowered in tiles (see `Lowering`): output rows of one large image, or
+/// several small images side by side; each GEMM below then runs on one tile, `P`
+/// standing for the tile's pixels.
 public enum Convolution2D {
     /// The largest column-matrix tile, in floats.
     nonisolated(unsafe) public static var tileElements = 1 << 20
@@ -43,22 +44,27 @@ public enum Convolution2D {
             require(bias.shape == [outputChannels], "conv2d: bias \(bias.shape) must be [\(outputChannels)]")
         }
         let output = Tensor(uninitializedShape: [batch, outputChannels, g.outputSize.height, g.outputSize.width])
-        if let bias {
-            nonisolated(unsafe) let y = output.storage.pointer, values = bias.storage.pointer
-            Parallel.forEach(batch) { image in
-                fillRows(y + image * outputChannels * g.columnCount, rows: outputChannels, length: g.columnCount, values: values)
+        Lowering(geometry: g, batch: batch, factorChannels: outputChannels, workspace: workspace)
+            .forEachTile(of: input.storage.pointer, factors: .written(output.storage.pointer)) { tile in
+                // y[Cout, P] = W[Cout, K] · cols[K, P]: M = Cout, N = P, K = C·kH·kW.
+                BLAS.gemm(
+                    m: outputChannels, n: tile.width, k: g.columnRows,
+                    a: weight.storage.pointer, lda: g.columnRows,
+                    b: tile.columns, ldb: tile.width,
+                    c: tile.factors, ldc: tile.factorStride)
             }
-        }
-        Lowering(geometry: g, batch: batch, workspace: workspace).forEachTile(of: input.storage.pointer) { tile in
-            // y[Cout, P] = W[Cout, K] · cols[K, P] (+ y holding the bias): M = Cout, N = P, K = C·kH·kW.
-            BLAS.gemm(
-                m: outputChannels, n: tile.pixels, k: g.columnRows,
-                a: weight.storage.pointer, lda: g.columnRows,
-                b: tile.columns, ldb: tile.pixels,
-                beta: bias == nil ? 0 : 1,
-                c: output.storage.pointer + tile.image * outputChannels * g.columnCount + tile.firstPixel, ldc: g.columnCount)
-        }
+        if let bias { ChannelBias.add(bias, to: output) }
         return output
+    }
+
+    /// The N of every GEMM that a forward or backward-data pass over a batch of
+    /// `inputShape` issues, one per tile of the lowering (the K of the backward-weight
+    /// GEMMs): the shapes a bare-sgemm reference for the layer uses.
+    public static func tileWidths(
+        inputShape: [Int], weightShape: [Int], stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1
+    ) -> [Int] {
+        let g = geometry(inputShape: inputShape, weightShape: weightShape, stride: stride, padding: padding, dilation: dilation)
+        return Lowering.tileWidths(geometry: g, batch: inputShape[0])
     }
 
     /// `dx = col2im(Wᵀ · dy)`, the gradient of the loss with respect to the input.
@@ -71,14 +77,15 @@ public enum Convolution2D {
         let batch = inputShape[0], outputChannels = weight.shape[0]
         requireOutputShape(gradient.shape, [batch, outputChannels, g.outputSize.height, g.outputSize.width])
         let result = Tensor(uninitializedShape: inputShape)
-        Lowering(geometry: g, batch: batch, workspace: workspace).forEachTileScattered(into: result.storage.pointer) { tile in
-            // dcols[K, P] = W[Cout, K]ᵀ · dy[Cout, P]: M = K, N = P, K = Cout, A transposed.
-            BLAS.gemm(
-                transposeA: true, m: g.columnRows, n: tile.pixels, k: outputChannels,
-                a: weight.storage.pointer, lda: g.columnRows,
-                b: gradient.storage.pointer + tile.image * outputChannels * g.columnCount + tile.firstPixel, ldb: g.columnCount,
-                c: tile.columns, ldc: tile.pixels)
-        }
+        Lowering(geometry: g, batch: batch, factorChannels: outputChannels, workspace: workspace)
+            .forEachTileScattered(into: result.storage.pointer, factors: gradient.storage.pointer) { tile in
+                // dcols[K, P] = W[Cout, K]ᵀ · dy[Cout, P]: M = K, N = P, K = Cout, A transposed.
+                BLAS.gemm(
+                    transposeA: true, m: g.columnRows, n: tile.width, k: outputChannels,
+                    a: weight.storage.pointer, lda: g.columnRows,
+                    b: tile.factors, ldb: tile.factorStride,
+                    c: tile.columns, ldc: tile.width)
+            }
         return result
     }
 
@@ -92,20 +99,13 @@ public enum Convolution2D {
         let batch = input.shape[0], outputChannels = weightShape[0]
         requireOutputShape(gradient.shape, [batch, outputChannels, g.outputSize.height, g.outputSize.width])
         // dW[Cout, K] = Σ dy[Cout, P] · cols[K, P]ᵀ.
-        return Lowering(geometry: g, batch: batch, workspace: workspace).sumOfProducts(
-            columnsOf: input.storage.pointer, factors: gradient.storage.pointer, rows: outputChannels, shape: weightShape)
+        return Lowering(geometry: g, batch: batch, factorChannels: outputChannels, workspace: workspace).sumOfProducts(
+            columnsOf: input.storage.pointer, factors: gradient.storage.pointer, shape: weightShape)
     }
 
     /// `db[c] = Σ_{n, h, w} dy[n, c, h, w]`.
     public static func backwardBias(gradientOfOutput gradient: Tensor) -> Tensor {
         ChannelReduction.sum(gradient)
-    }
-
-    /// Sets every element of row `r` of a `[rows, length]` matrix to `values[r]`.
-    static func fillRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, length: Int, values: UnsafePointer<Float>) {
-        for row in 0..<rows {
-            (matrix + row * length).update(repeating: values[row], count: length)
-        }
     }
 
     static func requireOutputShape(_ actual: [Int], _ expected: [Int], operation: String = "conv2d") {

@@ -49,26 +49,20 @@ public enum TransposedConvolution2D {
             inputShape: input.shape, weightShape: weight.shape, stride: stride, padding: padding,
             dilation: dilation, outputPadding: outputPadding)
         let batch = input.shape[0], inputChannels = weight.shape[0], outputChannels = weight.shape[1]
-        let outputPlane = g.inputSize.height * g.inputSize.width
         if let bias {
             require(bias.shape == [outputChannels], "conv_transpose2d: bias \(bias.shape) must be [\(outputChannels)]")
         }
         let output = Tensor(uninitializedShape: [batch, outputChannels, g.inputSize.height, g.inputSize.width])
-        Lowering(geometry: g, batch: batch, workspace: workspace).forEachTileScattered(into: output.storage.pointer) { tile in
-            // cols[K, P] = W[Cin, K]ᵀ · x[Cin, P]: M = Cout·kH·kW, N = H·W, K = Cin, A transposed.
-            BLAS.gemm(
-                transposeA: true, m: g.columnRows, n: tile.pixels, k: inputChannels,
-                a: weight.storage.pointer, lda: g.columnRows,
-                b: input.storage.pointer + tile.image * inputChannels * g.columnCount + tile.firstPixel, ldb: g.columnCount,
-                c: tile.columns, ldc: tile.pixels)
-        }
-        if let bias {
-            nonisolated(unsafe) let y = output.storage.pointer, values = bias.storage.pointer
-            Parallel.forEach(batch * outputChannels) { plane in
-                let start = y + plane * outputPlane, value = values[plane % outputChannels]
-                for index in 0..<outputPlane { start[index] += value }
+        Lowering(geometry: g, batch: batch, factorChannels: inputChannels, workspace: workspace)
+            .forEachTileScattered(into: output.storage.pointer, factors: input.storage.pointer) { tile in
+                // cols[K, P] = W[Cin, K]ᵀ · x[Cin, P]: M = Cout·kH·kW, N = H·W, K = Cin, A transposed.
+                BLAS.gemm(
+                    transposeA: true, m: g.columnRows, n: tile.width, k: inputChannels,
+                    a: weight.storage.pointer, lda: g.columnRows,
+                    b: tile.factors, ldb: tile.factorStride,
+                    c: tile.columns, ldc: tile.width)
             }
-        }
+        if let bias { ChannelBias.add(bias, to: output) }
         return output
     }
 
@@ -85,14 +79,15 @@ public enum TransposedConvolution2D {
         Convolution2D.requireOutputShape(
             gradient.shape, [batch, weight.shape[1], g.inputSize.height, g.inputSize.width], operation: "conv_transpose2d")
         let result = Tensor(uninitializedShape: inputShape)
-        Lowering(geometry: g, batch: batch, workspace: workspace).forEachTile(of: gradient.storage.pointer) { tile in
-            // dx[Cin, P] = W[Cin, K] · cols[K, P]: M = Cin, N = H·W, K = Cout·kH·kW.
-            BLAS.gemm(
-                m: inputChannels, n: tile.pixels, k: g.columnRows,
-                a: weight.storage.pointer, lda: g.columnRows,
-                b: tile.columns, ldb: tile.pixels,
-                c: result.storage.pointer + tile.image * inputChannels * g.columnCount + tile.firstPixel, ldc: g.columnCount)
-        }
+        Lowering(geometry: g, batch: batch, factorChannels: inputChannels, workspace: workspace)
+            .forEachTile(of: gradient.storage.pointer, factors: .written(result.storage.pointer)) { tile in
+                // dx[Cin, P] = W[Cin, K] · cols[K, P]: M = Cin, N = H·W, K = Cout·kH·kW.
+                BLAS.gemm(
+                    m: inputChannels, n: tile.width, k: g.columnRows,
+                    a: weight.storage.pointer, lda: g.columnRows,
+                    b: tile.columns, ldb: tile.width,
+                    c: tile.factors, ldc: tile.factorStride)
+            }
         return result
     }
 
@@ -109,8 +104,8 @@ public enum TransposedConvolution2D {
         Convolution2D.requireOutputShape(
             gradient.shape, [batch, weightShape[1], g.inputSize.height, g.inputSize.width], operation: "conv_transpose2d")
         // dW[Cin, K] = Σ x[Cin, P] · cols[K, P]ᵀ, the columns taken from dy.
-        return Lowering(geometry: g, batch: batch, workspace: workspace).sumOfProducts(
-            columnsOf: gradient.storage.pointer, factors: input.storage.pointer, rows: inputChannels, shape: weightShape)
+        return Lowering(geometry: g, batch: batch, factorChannels: inputChannels, workspace: workspace).sumOfProducts(
+            columnsOf: gradient.storage.pointer, factors: input.storage.pointer, shape: weightShape)
     }
 
     /// `db[c] = Σ_{n, h, w} dy[n, c, h, w]`.
