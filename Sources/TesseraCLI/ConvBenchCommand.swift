@@ -62,30 +62,32 @@ struct ConvBenchCommand: ParsableCommand {
             var generator = RandomGenerator(seed: 1)
             let x = Tensor.normal([batch, inputChannels, side, side], using: &generator)
             let weight = Tensor.normal([outputChannels, inputChannels, 3, 3], using: &generator)
-            let bias = Tensor.normal([outputChannels], using: &generator)
             let dy = Tensor.normal([batch, outputChannels, side, side], using: &generator)
-            let k = inputChannels * 9, n = side * side
-            let passes: [(String, Bool, Bool, Int, Int, Int, () -> Void)] = [
-                ("forward", false, false, outputChannels, n, k, {
-                    _ = Convolution2D.forward(input: x, weight: weight, bias: bias, padding: 1)
+            let k = inputChannels * 9, pixels = batch * side * side
+            // The GEMMs the layer issues: one per tile of its lowering, `width` pixels wide.
+            let widths = Convolution2D.tileWidths(inputShape: x.shape, weightShape: weight.shape, padding: 1)
+            let passes: [(String, Bool, Bool, (Int) -> GemmShape, () -> Void)] = [
+                ("forward", false, false, { GemmShape(m: outputChannels, n: $0, k: k) }, {
+                    _ = Convolution2D.forward(input: x, weight: weight, padding: 1)
                 }),
-                ("data", true, false, k, n, outputChannels, {
+                ("data", true, false, { GemmShape(m: k, n: $0, k: outputChannels) }, {
                     _ = Convolution2D.backwardData(gradientOfOutput: dy, weight: weight, inputShape: x.shape, padding: 1)
                 }),
-                ("weight", false, true, outputChannels, k, n, {
+                ("weight", false, true, { GemmShape(m: outputChannels, n: k, k: $0) }, {
                     _ = Convolution2D.backwardWeight(gradientOfOutput: dy, input: x, weightShape: weight.shape, padding: 1)
                 }),
             ]
             let label = "\(inputChannels)→\(outputChannels) @\(side)²"
-            for (pass, transposeA, transposeB, m, gemmN, gemmK, body) in passes {
-                let bareGemm = BareGemm(transposeA: transposeA, transposeB: transposeB, m: m, n: gemmN, k: gemmK, repeats: batch)
+            for (pass, transposeA, transposeB, shape, body) in passes {
+                let bareGemm = BareGemm(transposeA: transposeA, transposeB: transposeB, shapes: widths.map(shape))
                 let medians = Timing.interleavedMedians(minimumSeconds: 0.4, [body, bareGemm.run])
                 let layerSeconds = medians[0], gemmSeconds = medians[1]
-                let flops = 2.0 * Double(batch * m * gemmN * gemmK)
+                let flops = 2.0 * Double(outputChannels * k * pixels)
                 totalLayer += layerSeconds
                 totalGemm += gemmSeconds
+                let first = shape(widths[0])
                 table.append([
-                    label, pass, "\(m)×\(gemmN)×\(gemmK)", String(format: "%.3f", layerSeconds * 1e3),
+                    label, pass, "\(first.m)×\(first.n)×\(first.k) ×\(widths.count)", String(format: "%.3f", layerSeconds * 1e3),
                     String(format: "%.1f", flops / layerSeconds / 1e9), String(format: "%.1f", flops / gemmSeconds / 1e9),
                     String(format: "%.2f", gemmSeconds / layerSeconds),
                 ])
@@ -97,31 +99,37 @@ struct ConvBenchCommand: ParsableCommand {
     }
 }
 
-/// `repeats` sgemm calls of one shape and transposes on preallocated operands: the
-/// reference a layer's pass is compared with.
+/// The M, N and K of one GEMM.
+struct GemmShape {
+    let m: Int, n: Int, k: Int
+}
+
+/// sgemm calls of given shapes and transposes on preallocated operands: the reference a
+/// layer's pass is compared with, issuing the same GEMMs as the layer.
 struct BareGemm {
     let transposeA: Bool, transposeB: Bool
-    let m: Int, n: Int, k: Int, repeats: Int
+    let shapes: [GemmShape]
     private let a: Tensor, b: Tensor, c: Tensor
 
-    init(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, repeats: Int) {
-        (self.transposeA, self.transposeB, self.m, self.n, self.k, self.repeats) = (transposeA, transposeB, m, n, k, repeats)
+    init(transposeA: Bool, transposeB: Bool, shapes: [GemmShape]) {
+        (self.transposeA, self.transposeB, self.shapes) = (transposeA, transposeB, shapes)
         var generator = RandomGenerator(seed: 2)
-        a = Tensor.uniform([m * k], using: &generator)
-        b = Tensor.uniform([k * n], using: &generator)
-        c = Tensor.zeros([m * n])
+        a = Tensor.uniform([shapes.map { $0.m * $0.k }.max() ?? 0], using: &generator)
+        b = Tensor.uniform([shapes.map { $0.k * $0.n }.max() ?? 0], using: &generator)
+        c = Tensor.zeros([shapes.map { $0.m * $0.n }.max() ?? 0])
     }
 
-    /// One timed unit: the `repeats` calls. The output buffer is private to this value.
+    /// One timed unit: one call per shape. The output buffer is private to this value.
     func run() {
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 c.withUnsafeBufferPointer { c in
-                    for _ in 0..<repeats {
+                    for shape in shapes {
                         BLAS.gemm(
-                            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-                            a: a.baseAddress!, lda: transposeA ? m : k, b: b.baseAddress!, ldb: transposeB ? k : n,
-                            c: UnsafeMutablePointer(mutating: c.baseAddress!), ldc: n)
+                            transposeA: transposeA, transposeB: transposeB, m: shape.m, n: shape.n, k: shape.k,
+                            a: a.baseAddress!, lda: transposeA ? shape.m : shape.k,
+                            b: b.baseAddress!, ldb: transposeB ? shape.k : shape.n,
+                            c: UnsafeMutablePointer(mutating: c.baseAddress!), ldc: shape.n)
                     }
                 }
             }
