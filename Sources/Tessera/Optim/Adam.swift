@@ -25,8 +25,8 @@ public class Adam: Optimizer {
     }
 
     public override func update(parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor], step: Int) {
-        var average = state["exp_avg"] ?? Tensor(shape: parameter.shape, repeating: 0)
-        var squareAverage = state["exp_avg_sq"] ?? Tensor(shape: parameter.shape, repeating: 0)
+        var average = state.removeValue(forKey: "exp_avg") ?? Tensor(shape: parameter.shape, repeating: 0)
+        var squareAverage = state.removeValue(forKey: "exp_avg_sq") ?? Tensor(shape: parameter.shape, repeating: 0)
         let (beta1, beta2, epsilon) = (self.beta1, self.beta2, self.epsilon)
         let stepSize = learningRate / (1 - pow(beta1, Float(step)))
         let correction2Root = (1 - pow(beta2, Float(step))).squareRoot()
@@ -36,14 +36,19 @@ public class Adam: Optimizer {
             average.withUnsafeMutableBufferPointer { m in
                 squareAverage.withUnsafeMutableBufferPointer { v in
                     gradient.withUnsafeBufferPointer { g in
-                        nonisolated(unsafe) let (p, m, v, g) = (p, m, v, g)
-                        Optimizer.forEachSlice(count: p.count) { range in
-                            for i in range {
-                                p[i] *= shrink
-                                let d = g[i] + couplingDecay * p[i]
-                                m[i] += (d - m[i]) * (1 - beta1)
-                                v[i] = v[i] * beta2 + (1 - beta2) * d * d
-                                p[i] -= stepSize * m[i] / (v[i].squareRoot() / correction2Root + epsilon)
+                        let count = p.count
+                        nonisolated(unsafe) let (p, m, v, g) = (p.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!)
+                        Optimizer.forEachSlice(count: count) { range in
+                            LaneAccess.forEachGroup(range) { i, count in
+                                var weight = LaneAccess.load(p + i, count: count) * shrink
+                                let d = LaneAccess.load(g + i, count: count) + couplingDecay * weight
+                                var first = LaneAccess.load(m + i, count: count)
+                                first += (d - first) * (1 - beta1)
+                                let second = LaneAccess.load(v + i, count: count) * beta2 + (1 - beta2) * d * d
+                                weight -= stepSize * first / (second.squareRoot() / correction2Root + epsilon)
+                                LaneAccess.store(weight, to: p + i, count: count)
+                                LaneAccess.store(first, to: m + i, count: count)
+                                LaneAccess.store(second, to: v + i, count: count)
                             }
                         }
                     }

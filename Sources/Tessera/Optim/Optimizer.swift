@@ -28,8 +28,11 @@ open class Optimizer {
                 "\(Self.self): gradient of \(name) has shape \(gradient.shape), parameter \(parameter.value.shape)")
             let step = (steps[name] ?? 0) + 1
             steps[name] = step
-            var slots = state[name] ?? [:]
+            // Taken out of the parameter and the state so that each tensor is uniquely
+            // referenced and the update writes in place instead of copying it.
+            var slots = state.removeValue(forKey: name) ?? [:]
             var value = parameter.value.detached()
+            parameter.value = Tensor.zeros([0])
             update(parameter: &value, gradient: gradient, state: &slots, step: step)
             parameter.value = value
             state[name] = slots
@@ -37,7 +40,8 @@ open class Optimizer {
     }
 
     /// Updates one parameter in place. `state` starts empty for a new parameter; `step`
-    /// counts from 1.
+    /// counts from 1. `parameter` and the tensors in `state` are uniquely referenced:
+    /// take a slot out of `state` before writing to it, so that it is not copied.
     open func update(parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor], step: Int) {
         fatalError("\(Self.self) must override update(parameter:gradient:state:step:)")
     }

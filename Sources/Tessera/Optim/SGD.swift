@@ -19,8 +19,8 @@ public final class SGD: Optimizer {
 
     public override func update(parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor], step: Int) {
         let (rate, momentum, dampening, nesterov, decay) = (learningRate, self.momentum, self.dampening, self.nesterov, weightDecay)
-        var buffer = state["momentum_buffer"] ?? Tensor(shape: parameter.shape, repeating: 0)
         let first = state["momentum_buffer"] == nil
+        var buffer = state.removeValue(forKey: "momentum_buffer") ?? Tensor(shape: parameter.shape, repeating: 0)
         parameter.withUnsafeMutableBufferPointer { p in
             buffer.withUnsafeMutableBufferPointer { b in
                 gradient.withUnsafeBufferPointer { g in

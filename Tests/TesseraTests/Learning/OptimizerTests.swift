@@ -4,6 +4,29 @@ import Tessera
 
 @Suite("optimizers and schedules")
 struct OptimizerTests {
+    @Test("an update writes parameters and optimizer state in place, without copy-on-write copies",
+          arguments: ["sgd", "adam"])
+    func updatesInPlace(kind: String) {
+        let optimizer: Optimizer = kind == "sgd" ? SGD(learningRate: 0.05, momentum: 0.9) : Adam(learningRate: 0.01)
+        var generator = RandomGenerator(seed: 9)
+        let x = Tensor.normal([2, 1, 8, 8], using: &generator)
+        let y = Tensor.uniform([2, 1, 8, 8], using: &generator).map { $0 > 0.5 ? 1 : 0 }
+        let model = TinyEncoderDecoder(generator: &generator)
+        func step() {
+            let (_, gradients) = valueAndGradient(of: model) { TinyEncoderDecoder.loss($0(x), y) }
+            optimizer.update(model, gradients: gradients)
+        }
+        func addresses() -> [UnsafePointer<Float>?] {
+            let parameters = model.trainableParameters().map { $0.1.value }
+            let slots = optimizer.state.keys.sorted().flatMap { name in optimizer.state[name]!.keys.sorted().map { optimizer.state[name]![$0]! } }
+            return (parameters + slots).map { tensor in tensor.withUnsafeBufferPointer { $0.baseAddress } }
+        }
+        step()
+        let before = addresses()
+        step()
+        #expect(addresses() == before)
+    }
+
     @Test("saving and restoring optimizer state continues training exactly", arguments: ["sgd", "adam"])
     func resumeIsExact(kind: String) throws {
         func make() -> Optimizer { kind == "sgd" ? SGD(learningRate: 0.05, momentum: 0.9) : Adam(learningRate: 0.01) }
