@@ -5,21 +5,24 @@ import Synchronization
 /// size: a caching allocator, as deep-learning frameworks use.
 ///
 /// A training step allocates the same sizes in the same order every time, so from the
-/// second step on every activation and gradient reuses a buffer of the previous step: no
-/// page faults, no zeroing by the kernel. Buffers come from their own `mmap`s, which
-/// unlike glibc's shared heap never fragment (measured on a U-Net training step: glibc's
-/// heap held 1.5× the peak of live tensors). The cache holds at most twice the most bytes
-/// ever in use at once (at least ``minimumCacheBytes``) — enough for a step whose sizes
-/// peak at different moments — so a program whose sizes keep changing frees what it
-/// cannot reuse.
+/// second step on almost every activation and gradient reuses a buffer of the previous
+/// step: no page faults, no zeroing by the kernel. Buffers come from their own `mmap`s,
+/// which unlike glibc's shared heap never fragment (measured on a U-Net training step:
+/// glibc's heap held 1.5× the peak of live tensors).
+///
+/// The pool's footprint (buffers in use plus cached) is kept within ``footprintLimit``:
+/// 1/16 above the most bytes ever in use at once, or ``minimumCacheBytes`` if that is
+/// more. A request that would map memory beyond it first unmaps cached buffers, largest
+/// first. Without the limit, config iii (w64, 256²) held 880 MB for 703 MB of live
+/// tensors, because at its peak the cache still held buffers (the deep layers' weight
+/// gradients) that the step needs only later; with it, those are mapped again when
+/// needed, which costs page faults on about a tenth of a step's memory.
 package final class BufferPool: Sendable {
     /// The process-wide pool that ``TensorStorage`` uses.
     package static let shared = BufferPool()
 
     /// Buffers below this many bytes come from `malloc` directly.
     static let smallestPooledBytes = 1 << 16
-    /// The cache may always hold this many bytes, however little was in use.
-    static let minimumCacheBytes = 256 << 20
 
     private struct State {
         /// Addresses of free buffers by byte count (as integers, which cross threads freely).
@@ -27,11 +30,15 @@ package final class BufferPool: Sendable {
         var cachedBytes = 0
         var bytesInUse = 0
         var peakBytesInUse = 0
+        var peakFootprint = 0
     }
 
     private let state = Mutex(State())
+    private let minimumCacheBytes: Int
 
-    private init() {
+    /// A pool whose footprint limit is never below `minimumCacheBytes`.
+    package init(minimumCacheBytes: Int = 256 << 20) {
+        self.minimumCacheBytes = minimumCacheBytes
         // Other large blocks (index arrays, batches) stay in glibc's heap and are reused
         // there, instead of each getting a fresh, page-faulting `mmap`.
         _ = glibcMallopt(-3, 1 << 30)  // M_MMAP_THRESHOLD
@@ -44,13 +51,18 @@ package final class BufferPool: Sendable {
         guard byteCount >= Self.smallestPooledBytes else {
             return UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: alignment)
         }
-        let cached: UInt? = state.withLock { state in
+        let (cached, evicted): (UInt?, [(UInt, Int)]) = state.withLock { state in
             state.bytesInUse += byteCount
             state.peakBytesInUse = max(state.peakBytesInUse, state.bytesInUse)
-            guard let address = state.freeBuffers[byteCount]?.popLast() else { return nil }
-            state.cachedBytes -= byteCount
-            return address
+            if let address = state.freeBuffers[byteCount]?.popLast() {
+                state.cachedBytes -= byteCount
+                return (address, [])
+            }
+            let evicted = evict(from: &state, toFit: byteCount)
+            state.peakFootprint = max(state.peakFootprint, state.bytesInUse + state.cachedBytes)
+            return (nil, evicted)
         }
+        for (address, size) in evicted { munmap(UnsafeMutableRawPointer(bitPattern: address), size) }
         return cached.flatMap { UnsafeMutableRawPointer(bitPattern: $0) } ?? Self.map(byteCount: byteCount)
     }
 
@@ -63,12 +75,37 @@ package final class BufferPool: Sendable {
         let address = UInt(bitPattern: buffer)
         let kept = state.withLock { state in
             state.bytesInUse -= byteCount
-            guard state.cachedBytes + byteCount <= max(Self.minimumCacheBytes, 2 * state.peakBytesInUse) else { return false }
+            guard state.bytesInUse + state.cachedBytes + byteCount <= footprintLimit(state) else { return false }
             state.freeBuffers[byteCount, default: []].append(address)
             state.cachedBytes += byteCount
             return true
         }
         if !kept { munmap(buffer, byteCount) }
+    }
+
+    /// The most bytes of buffers (in use and cached) and of tensors alone (in use) that
+    /// the pool has held at once.
+    package var peaks: (footprint: Int, inUse: Int) {
+        state.withLock { ($0.peakFootprint, $0.peakBytesInUse) }
+    }
+
+    /// The most bytes the pool keeps mapped, in use and cached together.
+    private func footprintLimit(_ state: State) -> Int {
+        max(minimumCacheBytes, state.peakBytesInUse + state.peakBytesInUse / 16)
+    }
+
+    /// Takes cached buffers, largest first, out of the cache until the buffers in use
+    /// (which already count the `byteCount` about to be mapped) and the cache fit the
+    /// footprint limit; returns them for unmapping.
+    private func evict(from state: inout State, toFit byteCount: Int) -> [(UInt, Int)] {
+        var evicted: [(UInt, Int)] = []
+        let limit = footprintLimit(state)
+        while state.bytesInUse + state.cachedBytes > limit,
+              let size = state.freeBuffers.lazy.filter({ !$0.value.isEmpty }).map(\.key).max() {
+            evicted.append((state.freeBuffers[size]!.removeLast(), size))
+            state.cachedBytes -= size
+        }
+        return evicted
     }
 
     /// Fresh zero pages of the system's own, page-aligned (so aligned for any tensor).

@@ -125,9 +125,8 @@ struct TensorTests {
 
     @Test("a freed large buffer is handed to the next request of its size; live buffers never alias")
     func bufferReuse() {
-        // A size no other test uses, so that parallel tests cannot take the cached buffer.
         let bytes = 4 * 123_457
-        let pool = BufferPool.shared
+        let pool = BufferPool()
         let first = pool.allocate(byteCount: bytes, alignment: 64)
         let second = pool.allocate(byteCount: bytes, alignment: 64)
         #expect(first != second)
@@ -142,5 +141,28 @@ struct TensorTests {
         let b = a
         a[0] = 2
         #expect(b[0] == 1 && a[0] == 2)
+    }
+
+    @Test("the pool keeps at most 1/16 more bytes mapped than tensors ever used at once, unmapping cached buffers for new sizes")
+    func footprintLimit() {
+        let megabyte = 1 << 20
+        let pool = BufferPool(minimumCacheBytes: 0)
+        let a = pool.allocate(byteCount: megabyte, alignment: 64), b = pool.allocate(byteCount: megabyte, alignment: 64)
+        pool.deallocate(a, byteCount: megabyte)
+        pool.deallocate(b, byteCount: megabyte)
+        // Two cached 1 MiB buffers; a 2 MiB request would make 4 MiB mapped for a peak
+        // of 2 MiB in use, so both cached buffers go.
+        let c = pool.allocate(byteCount: 2 * megabyte, alignment: 64)
+        #expect(pool.peaks.inUse == 2 * megabyte)
+        #expect(pool.peaks.footprint <= 2 * megabyte + 2 * megabyte / 16)
+        pool.deallocate(c, byteCount: 2 * megabyte)
+        #expect(pool.allocate(byteCount: 2 * megabyte, alignment: 64) == c)
+
+        let roomy = BufferPool(minimumCacheBytes: 16 * megabyte)
+        let d = roomy.allocate(byteCount: megabyte, alignment: 64)
+        roomy.deallocate(d, byteCount: megabyte)
+        _ = roomy.allocate(byteCount: 2 * megabyte, alignment: 64)
+        #expect(roomy.peaks.footprint == 3 * megabyte)
+        #expect(roomy.allocate(byteCount: megabyte, alignment: 64) == d)
     }
 }
