@@ -12,8 +12,8 @@ import Synchronization
 ///
 /// The pool's footprint (buffers in use plus cached) is kept within ``footprintLimit``:
 /// 1/16 above the most bytes ever in use at once, or ``minimumCacheBytes`` if that is
-/// more. A request that would map memory beyond it first unmaps cached buffers, largest
-/// first. Without the limit, config iii (w64, 256²) held 880 MB for 703 MB of live
+/// more. A request that would map memory beyond it first unmaps cached buffers, about
+/// as many bytes as it exceeds the limit by. Without the limit, config iii (w64, 256²) held 880 MB for 703 MB of live
 /// tensors, because at its peak the cache still held buffers (the deep layers' weight
 /// gradients) that the step needs only later; with it, those are mapped again when
 /// needed, which costs page faults on about a tenth of a step's memory.
@@ -94,14 +94,17 @@ package final class BufferPool: Sendable {
         max(minimumCacheBytes, state.peakBytesInUse + state.peakBytesInUse / 16)
     }
 
-    /// Takes cached buffers, largest first, out of the cache until the buffers in use
-    /// (which already count the `byteCount` about to be mapped) and the cache fit the
-    /// footprint limit; returns them for unmapping.
+    /// Takes cached buffers out of the cache until the buffers in use (which already count
+    /// the `byteCount` about to be mapped) and the cache fit the footprint limit, and
+    /// returns them for unmapping. Each time it takes the smallest buffer that covers the
+    /// remaining excess, or else the largest, so that little more than the excess goes.
     private func evict(from state: inout State, toFit byteCount: Int) -> [(UInt, Int)] {
         var evicted: [(UInt, Int)] = []
         let limit = footprintLimit(state)
-        while state.bytesInUse + state.cachedBytes > limit,
-              let size = state.freeBuffers.lazy.filter({ !$0.value.isEmpty }).map(\.key).max() {
+        while state.bytesInUse + state.cachedBytes > limit {
+            let excess = state.bytesInUse + state.cachedBytes - limit
+            let sizes = state.freeBuffers.lazy.filter { !$0.value.isEmpty }.map(\.key)
+            guard let size = sizes.filter({ $0 >= excess }).min() ?? sizes.max() else { break }
             evicted.append((state.freeBuffers[size]!.removeLast(), size))
             state.cachedBytes -= size
         }
