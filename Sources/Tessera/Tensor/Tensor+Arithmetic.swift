@@ -1,5 +1,6 @@
 extension Tensor {
-    /// Applies `operation` to each pair of elements of two tensors of equal shape.
+    /// Applies `operation` (a pure arithmetic operator) to each pair of elements of two
+    /// tensors of equal shape, on several cores for large tensors.
     static func zipElements(
         _ lhs: Tensor, _ rhs: Tensor, operator name: String, _ operation: (Float, Float) -> Float
     ) -> Tensor {
@@ -7,9 +8,12 @@ extension Tensor {
             lhs.shape == rhs.shape,
             "Tensor \(name): shapes \(lhs.shape) and \(rhs.shape) differ")
         let result = Tensor(uninitializedShape: lhs.shape)
-        let a = lhs.storage.pointer, b = rhs.storage.pointer, c = result.storage.pointer
-        for index in 0..<lhs.count {
-            c[index] = operation(a[index], b[index])
+        nonisolated(unsafe) let a = lhs.storage.pointer, b = rhs.storage.pointer, c = result.storage.pointer
+        withoutActuallyEscaping(operation) { operation in
+            nonisolated(unsafe) let operation = operation
+            Parallel.forEachRange(lhs.count, grain: 1 << 15) { range in
+                for index in range { c[index] = operation(a[index], b[index]) }
+            }
         }
         return result
     }
@@ -23,6 +27,7 @@ extension Tensor {
         }
         return result
     }
+
 
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
         Tape.record(zipElements(lhs, rhs, operator: "+", +), inputs: [lhs, rhs]) { [$0, $0] }
