@@ -7,13 +7,23 @@ public enum BinaryCrossEntropyWithLogits {
     /// The mean loss of `logits` against `targets` in [0, 1] of the same shape.
     public static func value(logits: Tensor, targets: Tensor) -> Float {
         check(logits, targets)
-        let x = logits.storage.pointer, t = targets.storage.pointer
-        var total = 0.0
-        for index in 0..<logits.count {
-            let v = x[index]
-            total += Double(max(v, 0) - v * t[index] + log1p(exp(-abs(v))))
+        nonisolated(unsafe) let x = logits.storage.pointer, t = targets.storage.pointer
+        // One Double partial sum per slice of at most 2^14 elements, in parallel; then
+        // the partial sums in order.
+        let sliceLength = 1 << 14, slices = (logits.count + sliceLength - 1) / sliceLength
+        var partials = [Double](repeating: 0, count: slices)
+        partials.withUnsafeMutableBufferPointer { partials in
+            nonisolated(unsafe) let partials = partials
+            Parallel.forEach(slices) { slice in
+                var total = 0.0
+                for index in slice * sliceLength..<min((slice + 1) * sliceLength, logits.count) {
+                    let v = x[index]
+                    total += Double(max(v, 0) - v * t[index] + log1p(exp(-abs(v))))
+                }
+                partials[slice] = total
+            }
         }
-        return Float(total / Double(logits.count))
+        return Float(partials.reduce(0, +) / Double(logits.count))
     }
 
     /// `∂ℓ/∂x = (σ(x) − t) / count`.
