@@ -8,9 +8,10 @@
 /// - backward-weight: `dW = Σₙ dy · colsᵀ`
 /// - backward-data: `dx = col2im(Wᵀ · dy)`
 /// A 1×1 kernel with stride 1 and no padding uses the input itself as `cols`. Otherwise
-/// the batch is lowered in tiles (see `Lowering`): output rows of one large image, or
-/// several small images side by side; each GEMM below then runs on one tile, `P`
-/// standing for the tile's pixels.
+/// the batch is lowered in tiles (see `Lowering`, which issues the GEMMs): output rows of
+/// one large image, or several small images side by side, `P` standing for a tile's
+/// pixels. The forward pass and the input gradient here are the input gradient and the
+/// forward pass of ``TransposedConvolution2D``, and share its GEMMs.
 public enum Convolution2D {
     /// The largest column-matrix tile, in floats.
     nonisolated(unsafe) public static var tileElements = 1 << 20
@@ -44,15 +45,9 @@ public enum Convolution2D {
             require(bias.shape == [outputChannels], "conv2d: bias \(bias.shape) must be [\(outputChannels)]")
         }
         let output = Tensor(uninitializedShape: [batch, outputChannels, g.outputSize.height, g.outputSize.width])
+        // y[Cout, P] = W[Cout, K] · cols[K, P].
         Lowering(geometry: g, batch: batch, factorChannels: outputChannels, workspace: workspace)
-            .forEachTile(of: input.storage.pointer, factors: .written(output.storage.pointer)) { tile in
-                // y[Cout, P] = W[Cout, K] · cols[K, P]: M = Cout, N = P, K = C·kH·kW.
-                BLAS.gemm(
-                    m: outputChannels, n: tile.width, k: g.columnRows,
-                    a: weight.storage.pointer, lda: g.columnRows,
-                    b: tile.columns, ldb: tile.width,
-                    c: tile.factors, ldc: tile.factorStride)
-            }
+            .weightTimesColumns(of: input.storage.pointer, weight: weight.storage.pointer, into: output.storage.pointer)
         if let bias { ChannelBias.add(bias, to: output) }
         return output
     }
@@ -77,15 +72,9 @@ public enum Convolution2D {
         let batch = inputShape[0], outputChannels = weight.shape[0]
         requireOutputShape(gradient.shape, [batch, outputChannels, g.outputSize.height, g.outputSize.width])
         let result = Tensor(uninitializedShape: inputShape)
+        // dx = col2im(W[Cout, K]ᵀ · dy[Cout, P]).
         Lowering(geometry: g, batch: batch, factorChannels: outputChannels, workspace: workspace)
-            .forEachTileScattered(into: result.storage.pointer, factors: gradient.storage.pointer) { tile in
-                // dcols[K, P] = W[Cout, K]ᵀ · dy[Cout, P]: M = K, N = P, K = Cout, A transposed.
-                BLAS.gemm(
-                    transposeA: true, m: g.columnRows, n: tile.width, k: outputChannels,
-                    a: weight.storage.pointer, lda: g.columnRows,
-                    b: tile.factors, ldb: tile.factorStride,
-                    c: tile.columns, ldc: tile.width)
-            }
+            .transposedWeightTimesFactors(gradient.storage.pointer, weight: weight.storage.pointer, scatteredInto: result.storage.pointer)
         return result
     }
 

@@ -95,7 +95,7 @@ struct Lowering {
     /// Runs `body` for every tile of the column matrices of `images` (`[N, C, H, W]`),
     /// after im2col has filled the tile and a read factor has been gathered; a written
     /// factor is scattered to its tensor after `body`.
-    func forEachTile(of images: UnsafePointer<Float>, factors: Factors, _ body: (Tile) -> Void) {
+    private func forEachTile(of images: UnsafePointer<Float>, factors: Factors, _ body: (Tile) -> Void) {
         for placement in placements {
             if let columnBuffer { fillColumns(columnBuffer, of: images, at: placement) }
             withTile(at: placement, columnsOf: UnsafeMutablePointer(mutating: images), factors: factors, body)
@@ -105,21 +105,51 @@ struct Lowering {
     /// Runs `body` (with a read factor gathered) to fill every tile of a column matrix,
     /// then scatters the tile onto `images` (`[N, C, H, W]`, col2im); each image ends up
     /// holding the sum over its tiles.
-    func forEachTileScattered(into images: UnsafeMutablePointer<Float>, factors: UnsafePointer<Float>, _ body: (Tile) -> Void) {
+    private func forEachTileScattered(into images: UnsafeMutablePointer<Float>, factors: UnsafePointer<Float>, _ body: (Tile) -> Void) {
         for placement in placements {
             withTile(at: placement, columnsOf: images, factors: .read(factors), body)
             if let columnBuffer { scatterColumns(columnBuffer, at: placement, onto: images) }
         }
     }
 
-    /// `Σ over images and tiles of A[rows, P] · cols[K, P]ᵀ` as a new tensor of `shape`
-    /// (`rows × K` elements): the weight gradient of both convolutions, whose column
-    /// matrices come from `images` and whose `A` for each image is that image's
-    /// `[rows, Ho·Wo]` matrix of `factors`.
+    /// `factors = W · cols` for every tile, `W` being `[R, K]` with `R` the factor
+    /// channels, written to the factor tensor `output` (`[N, R, P]`): the forward pass of a
+    /// convolution, the input gradient of a transposed one.
+    func weightTimesColumns(of images: UnsafePointer<Float>, weight: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+        forEachTile(of: images, factors: .written(output)) { tile in
+            // F[R, P] = W[R, K] · cols[K, P]: M = R, N = P, K = K.
+            BLAS.gemm(
+                m: factorChannels, n: tile.width, k: geometry.columnRows,
+                a: weight, lda: geometry.columnRows,
+                b: tile.columns, ldb: tile.width,
+                c: tile.factors, ldc: tile.factorStride)
+        }
+    }
+
+    /// `images = col2im(Wᵀ · factors)`, `W` being `[R, K]` with `R` the factor channels and
+    /// `factors` `[N, R, P]`: the input gradient of a convolution, the forward pass of a
+    /// transposed one.
+    func transposedWeightTimesFactors(
+        _ factors: UnsafePointer<Float>, weight: UnsafePointer<Float>, scatteredInto images: UnsafeMutablePointer<Float>
+    ) {
+        forEachTileScattered(into: images, factors: factors) { tile in
+            // cols[K, P] = W[R, K]ᵀ · F[R, P]: M = K, N = P, K = R, A transposed.
+            BLAS.gemm(
+                transposeA: true, m: geometry.columnRows, n: tile.width, k: factorChannels,
+                a: weight, lda: geometry.columnRows,
+                b: tile.factors, ldb: tile.factorStride,
+                c: tile.columns, ldc: tile.width)
+        }
+    }
+
+    /// `Σ over images and tiles of F[R, P] · cols[K, P]ᵀ` as a new tensor of `shape`
+    /// (`R × K` elements): the weight gradient of both convolutions, whose column
+    /// matrices come from `images` and whose `F` for each image is that image's
+    /// `[R, Ho·Wo]` matrix of `factors`.
     func sumOfProducts(columnsOf images: UnsafePointer<Float>, factors: UnsafePointer<Float>, shape: [Int]) -> Tensor {
         let result = Tensor(shape: shape, repeating: 0)
         forEachTile(of: images, factors: .read(factors)) { tile in
-            // W[rows, K] += A[rows, P] · cols[K, P]ᵀ: M = rows, N = K, K = P, B transposed.
+            // W[R, K] += F[R, P] · cols[K, P]ᵀ: M = R, N = K, K = P, B transposed.
             BLAS.gemm(
                 transposeB: true, m: factorChannels, n: geometry.columnRows, k: tile.width,
                 a: tile.factors, lda: tile.factorStride,

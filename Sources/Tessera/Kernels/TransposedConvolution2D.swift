@@ -53,15 +53,9 @@ public enum TransposedConvolution2D {
             require(bias.shape == [outputChannels], "conv_transpose2d: bias \(bias.shape) must be [\(outputChannels)]")
         }
         let output = Tensor(uninitializedShape: [batch, outputChannels, g.inputSize.height, g.inputSize.width])
+        // y = col2im(W[Cin, K]ᵀ · x[Cin, P]), K = Cout·kH·kW.
         Lowering(geometry: g, batch: batch, factorChannels: inputChannels, workspace: workspace)
-            .forEachTileScattered(into: output.storage.pointer, factors: input.storage.pointer) { tile in
-                // cols[K, P] = W[Cin, K]ᵀ · x[Cin, P]: M = Cout·kH·kW, N = H·W, K = Cin, A transposed.
-                BLAS.gemm(
-                    transposeA: true, m: g.columnRows, n: tile.width, k: inputChannels,
-                    a: weight.storage.pointer, lda: g.columnRows,
-                    b: tile.factors, ldb: tile.factorStride,
-                    c: tile.columns, ldc: tile.width)
-            }
+            .transposedWeightTimesFactors(input.storage.pointer, weight: weight.storage.pointer, scatteredInto: output.storage.pointer)
         if let bias { ChannelBias.add(bias, to: output) }
         return output
     }
@@ -79,15 +73,9 @@ public enum TransposedConvolution2D {
         Convolution2D.requireOutputShape(
             gradient.shape, [batch, weight.shape[1], g.inputSize.height, g.inputSize.width], operation: "conv_transpose2d")
         let result = Tensor(uninitializedShape: inputShape)
+        // dx[Cin, P] = W[Cin, K] · im2col(dy)[K, P].
         Lowering(geometry: g, batch: batch, factorChannels: inputChannels, workspace: workspace)
-            .forEachTile(of: gradient.storage.pointer, factors: .written(result.storage.pointer)) { tile in
-                // dx[Cin, P] = W[Cin, K] · cols[K, P]: M = Cin, N = H·W, K = Cout·kH·kW.
-                BLAS.gemm(
-                    m: inputChannels, n: tile.width, k: g.columnRows,
-                    a: weight.storage.pointer, lda: g.columnRows,
-                    b: tile.columns, ldb: tile.width,
-                    c: tile.factors, ldc: tile.factorStride)
-            }
+            .weightTimesColumns(of: gradient.storage.pointer, weight: weight.storage.pointer, into: result.storage.pointer)
         return result
     }
 
