@@ -1,5 +1,5 @@
-/// 2-D convolution (cross-correlation, as PyTorch's `conv2d`) lowered to im2col + GEMM,
-/// one image at a time (Caffe's `BaseConvolutionLayer`).
+/// 2-D convolution (cross-correlation, as PyTorch's `conv2d`) lowered to im2col + GEMM
+/// (Caffe's `BaseConvolutionLayer`).
 ///
 /// Shapes: input `x` `[N, C, H, W]`, weight `W` `[Cout, C, kH, kW]` viewed as the matrix
 /// `[Cout, K]` with `K = C·kH·kW`, output `y` `[N, Cout, Ho, Wo]`; per image the column
