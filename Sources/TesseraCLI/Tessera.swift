@@ -24,6 +24,9 @@ struct TesseraCommand: ParsableCommand {
         signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
+            // The suite only starts other processes (Tessera's and PyTorch's), which must
+            // not inherit a pinned core.
+            if !(command is SuiteBenchCommand) { Threads.pinToCores() }
             try command.run()
         } catch {
             let code = exitCode(for: error)

@@ -21,6 +21,7 @@ enum Parallel {
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                CorePinning.pinWorkerOnFirstUse()
                 let start = count * chunk / chunks, end = count * (chunk + 1) / chunks
                 for index in start..<end { body(index) }
             }
@@ -37,6 +38,7 @@ enum Parallel {
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                CorePinning.pinWorkerOnFirstUse()
                 body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
             }
         }

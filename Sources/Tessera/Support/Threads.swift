@@ -10,4 +10,12 @@ public enum Threads {
             BLAS.threadCount = newValue
         }
     }
+
+    /// Pins the calling thread to one core and OpenBLAS's threads and Tessera's parallel
+    /// workers to the others, so that the two never queue behind each other (see
+    /// `CorePinning`). For a program whose computing happens on the calling thread, like
+    /// the `tessera` command; threads that this thread starts afterwards inherit its core.
+    public static func pinToCores() {
+        CorePinning.pinCallingThread()
+    }
 }

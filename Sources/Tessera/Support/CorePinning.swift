@@ -1,0 +1,81 @@
+import Foundation
+import Glibc
+import Synchronization
+
+/// Gives the threads Tessera computes on fixed cores: the thread that asks keeps the first
+/// core the process may use, and OpenBLAS's worker threads and the workers of
+/// ``Parallel`` share the others.
+///
+/// Between two GEMMs OpenBLAS's idle worker spins on its core (calling `sched_yield`).
+/// Left to the scheduler, a worker of a parallel loop may be queued behind the thread
+/// doing the loop's other half instead of on the spinner's core, which yields to it, and
+/// the loop then runs on one core. Pinned, each loop half has a core of its own. Measured
+/// here (`tessera bench step`, pairs run one after the other): config ii 944–966 vs
+/// 977–1044 ms per step, config i 133–173 vs 136–196 ms.
+package enum CorePinning {
+    private struct Plan {
+        let mainThread: pthread_t
+        let workerCores: [Int]
+        var nextWorker = 0
+    }
+
+    private static let plan = Mutex<Plan?>(nil)
+    /// Marks a thread as already pinned (a non-nil value).
+    private static let pinnedKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// Pins the calling thread to the first allowed core and every other thread of the
+    /// process to the remaining ones; later ``Parallel`` workers follow on first use.
+    /// Does nothing when the process may use only one core.
+    static func pinCallingThread() {
+        let cores = allowedCores()
+        guard cores.count >= 2 else { return }
+        let workerCores = Array(cores.dropFirst())
+        let me = pthread_self()
+        plan.withLock { $0 = Plan(mainThread: me, workerCores: workerCores) }
+        pin(thread: 0, to: cores[0])
+        let process = getpid()
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        for (index, task) in tasks.compactMap({ Int32($0) }).filter({ $0 != process }).enumerated() {
+            pin(thread: task, to: workerCores[index % workerCores.count])
+        }
+    }
+
+    /// Pins the calling thread, when it is a worker and not yet pinned, to its share of
+    /// the worker cores. Cheap when there is nothing to do.
+    static func pinWorkerOnFirstUse() {
+        guard pthread_getspecific(pinnedKey) == nil else { return }
+        let core: Int? = plan.withLock { plan in
+            guard var current = plan, pthread_equal(current.mainThread, pthread_self()) == 0 else { return nil }
+            defer { current.nextWorker += 1; plan = current }
+            return current.workerCores[current.nextWorker % current.workerCores.count]
+        }
+        guard let core else { return }
+        pin(thread: 0, to: core)
+        pthread_setspecific(pinnedKey, UnsafeRawPointer(bitPattern: 1))
+    }
+
+    /// The cores the calling thread may run on.
+    package static func allowedCores() -> [Int] {
+        var mask = [UInt64](repeating: 0, count: 16)
+        let result = mask.withUnsafeMutableBytes { getAffinity(0, $0.count, $0.baseAddress!) }
+        guard result == 0 else { return [] }
+        return (0..<(mask.count * 64)).filter { mask[$0 / 64] & (1 << UInt64($0 % 64)) != 0 }
+    }
+
+    /// Restricts thread `thread` (0: the calling thread) to `core`.
+    package static func pin(thread: Int32, to core: Int) {
+        var mask = [UInt64](repeating: 0, count: 16)
+        mask[core / 64] = 1 << UInt64(core % 64)
+        _ = mask.withUnsafeBytes { setAffinity(thread, $0.count, $0.baseAddress!) }
+    }
+}
+
+@_silgen_name("sched_setaffinity")
+private func setAffinity(_ thread: Int32, _ size: Int, _ mask: UnsafeRawPointer) -> Int32
+
+@_silgen_name("sched_getaffinity")
+private func getAffinity(_ thread: Int32, _ size: Int, _ mask: UnsafeMutableRawPointer) -> Int32
