@@ -10,8 +10,8 @@ import Synchronization
 /// Left to the scheduler, a worker of a parallel loop may be queued behind the thread
 /// doing the loop's other half instead of on the spinner's core, which yields to it, and
 /// the loop then runs on one core. Pinned, each loop half has a core of its own. Measured
-/// here (`tessera bench step`, pairs run one after the other): config ii 944–966 vs
-/// 977–1044 ms per step, config i 133–173 vs 136–196 ms.
+/// here (`tessera bench step`, pinned and unpinned runs one after the other): config i
+/// 127–175 vs 128–193 ms per step, config ii 802–830 vs 852–1070 ms.
 package enum CorePinning {
     private struct Plan {
         let mainThread: pthread_t
