@@ -2,9 +2,9 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// Gives the threads Tessera computes on fixed cores: the thread that asks keeps the first
-/// core the process may use, and OpenBLAS's worker threads and the workers of
-/// ``Parallel`` share the others.
+/// Gives the threads Tessera computes on fixed cores on a two-core machine: the thread that
+/// asks keeps the first core, and OpenBLAS's worker thread and the workers of ``Parallel``
+/// share the second.
 ///
 /// Between two GEMMs OpenBLAS's idle worker spins on its core (calling `sched_yield`).
 /// Left to the scheduler, a worker of a parallel loop may be queued behind the thread
@@ -28,11 +28,14 @@ package enum CorePinning {
     }()
 
     /// Pins the calling thread to the first allowed core and every other thread of the
-    /// process to the remaining ones; later ``Parallel`` workers follow on first use.
-    /// Does nothing when the process may use only one core.
+    /// process to the second; later ``Parallel`` workers follow on first use.
+    ///
+    /// Only for a process that may use exactly two cores (this machine's kind): with more,
+    /// the threads present now cannot be told apart, and two of OpenBLAS's workers could
+    /// end up sharing a core, so nothing is pinned.
     static func pinCallingThread() {
         let cores = allowedCores()
-        guard cores.count >= 2 else { return }
+        guard cores.count == 2 else { return }
         let workerCores = Array(cores.dropFirst())
         let me = pthread_self()
         plan.withLock { $0 = Plan(mainThread: me, workerCores: workerCores) }
