@@ -54,7 +54,7 @@ struct ConvBenchCommand: ParsableCommand {
     }
 
     /// The timing table of every distinct 3×3 convolution of a U-Net, with the totals line.
-    static func layerTable(width: Int, depth: Int, size: Int, batch: Int, threads: Int) -> String {
+    private static func layerTable(width: Int, depth: Int, size: Int, batch: Int, threads: Int) -> String {
         var lines = ["U-Net width \(width), depth \(depth), \(batch)×1×\(size)², threads \(threads); ratio = bare sgemm time / layer time"]
         var table = TextTable(["layer", "pass", "M×N×K", "ms", "GFLOP/s", "sgemm GFLOP/s", "ratio"])
         var totalLayer = 0.0, totalGemm = 0.0

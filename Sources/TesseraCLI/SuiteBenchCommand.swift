@@ -47,7 +47,12 @@ struct SuiteBenchCommand: ParsableCommand {
         for configuration in config {
             let shape = configuration.shape
             if !json && !skipLayers {
-                print("\n" + ConvBenchCommand.layerTable(width: shape.width, depth: shape.depth, size: shape.size, batch: shape.batch, threads: threads))
+                // In a process of its own, like every measurement here: it pins its threads,
+                // which this process must not (its children would inherit the core).
+                print("\n" + (try capture(selfArguments([
+                    "conv", "--width", String(shape.width), "--depth", String(shape.depth), "--size", String(shape.size),
+                    "--batch", String(shape.batch), "--threads", String(threads),
+                ]))))
             }
             var tesseraRounds: [StepBenchResult] = [], pytorchRounds: [StepBenchResult] = [], im2colRounds: [StepBenchResult] = []
             for _ in 0..<rounds {
