@@ -7,21 +7,17 @@ public enum Im2col {
     /// Writes the column matrix of `image` into `columns` (every element is written).
     /// Parallel over the rows of the column matrix.
     ///
-    /// - Parameters:
-    ///   - outputRows: restricts the columns to the output pixels of these output rows:
-    ///     `columns` is then `[C·kH·kW, outputRows.count·Wo]`. The default is all rows.
-    ///   - leadingDimension: the distance between rows of `columns`, at least (and by
-    ///     default) `outputRows.count·Wo`; wider when several images sit side by side.
+    /// - Parameter outputRows: restricts the columns to the output pixels of these output
+    ///   rows: `columns` is then `[C·kH·kW, outputRows.count·Wo]`. The default is all rows.
     public static func im2col(
         _ image: UnsafePointer<Float>, geometry g: ConvolutionGeometry, outputRows: Range<Int>? = nil,
-        into columns: UnsafeMutablePointer<Float>, leadingDimension: Int? = nil
+        into columns: UnsafeMutablePointer<Float>
     ) {
         let outputRows = outputRows ?? 0..<g.outputSize.height
         let tileColumns = outputRows.count * g.outputSize.width
-        let leadingDimension = leadingDimension ?? tileColumns
         nonisolated(unsafe) let image = image, columns = columns
         Parallel.forEach(g.columnRows, grain: max(1, 4096 / max(tileColumns, 1))) { row in
-            fillRow(row, of: image, geometry: g, outputRows: outputRows, into: columns + row * leadingDimension)
+            fillRow(row, of: image, geometry: g, outputRows: outputRows, into: columns + row * tileColumns)
         }
     }
 
@@ -104,15 +100,14 @@ public enum Im2col {
     ///
     /// - Parameters:
     ///   - outputRows: the output rows whose columns `columns` holds (as for ``im2col``).
-    ///   - leadingDimension: the distance between rows of `columns` (as for ``im2col``).
     ///   - accumulate: add to `image` instead of overwriting it.
     public static func col2im(
         _ columns: UnsafePointer<Float>, geometry g: ConvolutionGeometry, outputRows: Range<Int>? = nil,
-        leadingDimension: Int? = nil, accumulate: Bool = false, into image: UnsafeMutablePointer<Float>
+        accumulate: Bool = false, into image: UnsafeMutablePointer<Float>
     ) {
         nonisolated(unsafe) let image = image, columns = columns
         let outputRows = outputRows ?? 0..<g.outputSize.height
-        let leadingDimension = leadingDimension ?? outputRows.count * g.outputSize.width
+        let leadingDimension = outputRows.count * g.outputSize.width
         Parallel.forEach(g.channels) { channel in
             scatterChannel(
                 channel, of: columns, leadingDimension: leadingDimension, geometry: g, outputRows: outputRows,

@@ -21,24 +21,16 @@
 /// than they gain in cache hits — also when the two cores take tiles of their own with
 /// single-threaded GEMMs, because OpenBLAS's idle threads then spin against our workers.
 struct Lowering {
-    /// The part of the batch's column matrices that one tile covers.
+    /// What a GEMM sees of one tile.
     struct Tile {
-        /// The images of the tile; more than one only when each is covered whole.
-        let images: Range<Int>
-        /// The first output pixel of each image that the tile covers, and the number of
-        /// pixels it covers per image.
-        let firstPixel: Int
-        let pixels: Int
-        /// The column matrix `[K, width]` (leading dimension `width`), or for a pointwise
-        /// geometry the image itself.
+        /// The tile's pixels over all its images: the GEMM's N (or K for the weight
+        /// gradient) and the leading dimension of `columns`.
+        let width: Int
+        /// The column matrix `[K, width]`, or for a pointwise geometry the image itself.
         let columns: UnsafeMutablePointer<Float>
         /// The factor matrix `[channels, width]` at leading dimension `factorStride`.
         let factors: UnsafeMutablePointer<Float>
         let factorStride: Int
-
-        /// The tile's pixels over all its images: the GEMM's N (or K for the weight
-        /// gradient) and the leading dimension of `columns`.
-        var width: Int { images.count * pixels }
     }
 
     /// How a GEMM uses the factor tensor `[N, channels, P]`: read before it, or written by it.
@@ -50,8 +42,7 @@ struct Lowering {
     let geometry: ConvolutionGeometry
     let batch: Int
     let factorChannels: Int
-    private let imagesPerTile: Int
-    private let rowTiles: [Range<Int>]
+    private let placements: [Placement]
     private let columnBuffer: UnsafeMutablePointer<Float>?
     private let factorBuffer: UnsafeMutablePointer<Float>?
 
@@ -60,11 +51,11 @@ struct Lowering {
         self.geometry = geometry
         self.batch = batch
         self.factorChannels = factorChannels
-        (imagesPerTile, rowTiles) = Self.tiling(geometry: geometry, batch: batch)
-        let width = imagesPerTile * (rowTiles.map(\.count).max() ?? 0) * geometry.outputSize.width
+        placements = Self.placements(geometry: geometry, batch: batch)
+        let width = placements.map { $0.width(outputWidth: geometry.outputSize.width) }.max() ?? 0
         if geometry.isPointwise {
             (columnBuffer, factorBuffer) = (nil, nil)
-        } else if imagesPerTile > 1 {
+        } else if placements.contains(where: { $0.images.count > 1 }) {
             let buffer = workspace.buffer(count: (geometry.columnRows + factorChannels) * width)
             (columnBuffer, factorBuffer) = (buffer, buffer + geometry.columnRows * width)
         } else {
@@ -72,24 +63,27 @@ struct Lowering {
         }
     }
 
-    /// How the batch is cut: whole images in groups of `imagesPerTile` when at least two
-    /// fit in a tile, else each image in ranges of output rows.
-    private static func tiling(geometry: ConvolutionGeometry, batch: Int) -> (imagesPerTile: Int, rowTiles: [Range<Int>]) {
+    /// How the batch is cut, tile by tile in order: whole images in groups as large as fit
+    /// a tile when at least two fit, else each image in ranges of output rows.
+    private static func placements(geometry: ConvolutionGeometry, batch: Int) -> [Placement] {
         let imageColumns = geometry.columnRows * geometry.columnCount, allRows = 0..<geometry.outputSize.height
-        if geometry.isPointwise { return (1, [allRows]) }
-        if batch > 1 && 2 * imageColumns <= Convolution2D.tileElements {
-            return (min(batch, Convolution2D.tileElements / imageColumns), [allRows])
+        let (imagesPerTile, rowTiles): (Int, [Range<Int>])
+        if geometry.isPointwise {
+            (imagesPerTile, rowTiles) = (1, [allRows])
+        } else if batch > 1 && 2 * imageColumns <= Convolution2D.tileElements {
+            (imagesPerTile, rowTiles) = (min(batch, Convolution2D.tileElements / imageColumns), [allRows])
+        } else {
+            (imagesPerTile, rowTiles) = (1, geometry.outputRowTiles(maximumElements: Convolution2D.tileElements))
         }
-        return (1, geometry.outputRowTiles(maximumElements: Convolution2D.tileElements))
+        return stride(from: 0, to: batch, by: imagesPerTile).flatMap { first in
+            rowTiles.map { Placement(images: first..<min(first + imagesPerTile, batch), rows: $0) }
+        }
     }
 
     /// The width (pixels over all images) of every tile of a batch, in order: the N of
     /// each GEMM a forward or backward-data pass issues.
     static func tileWidths(geometry: ConvolutionGeometry, batch: Int) -> [Int] {
-        let (imagesPerTile, rowTiles) = tiling(geometry: geometry, batch: batch)
-        return stride(from: 0, to: batch, by: imagesPerTile).flatMap { first in
-            rowTiles.map { min(imagesPerTile, batch - first) * $0.count * geometry.outputSize.width }
-        }
+        placements(geometry: geometry, batch: batch).map { $0.width(outputWidth: geometry.outputSize.width) }
     }
 
     /// Runs `body` for every tile of the column matrices of `images` (`[N, C, H, W]`),
@@ -164,13 +158,9 @@ struct Lowering {
     private struct Placement {
         let images: Range<Int>
         let rows: Range<Int>
-    }
 
-    /// The tiles' placements, in order.
-    private var placements: [Placement] {
-        stride(from: 0, to: batch, by: imagesPerTile).flatMap { first in
-            rowTiles.map { Placement(images: first..<min(first + imagesPerTile, batch), rows: $0) }
-        }
+        /// The tile's pixels over all its images.
+        func width(outputWidth: Int) -> Int { images.count * rows.count * outputWidth }
     }
 
     /// Calls `body` with the tile at `placement`: its factor matrix in place for a
@@ -179,8 +169,7 @@ struct Lowering {
     private func withTile(
         at placement: Placement, columnsOf images: UnsafeMutablePointer<Float>, factors: Factors, _ body: (Tile) -> Void
     ) {
-        let g = geometry, width = g.outputSize.width
-        let firstPixel = placement.rows.lowerBound * width, pixels = placement.rows.count * width
+        let g = geometry, width = placement.width(outputWidth: g.outputSize.width)
         let columns = columnBuffer ?? images + placement.images.lowerBound * g.inputCount
         let tensor: UnsafeMutablePointer<Float>
         switch factors {
@@ -188,16 +177,15 @@ struct Lowering {
         case .written(let pointer): tensor = pointer
         }
         guard placement.images.count > 1, let factorBuffer else {
+            let firstPixel = placement.rows.lowerBound * g.outputSize.width
             body(Tile(
-                images: placement.images, firstPixel: firstPixel, pixels: pixels, columns: columns,
+                width: width, columns: columns,
                 factors: tensor + placement.images.lowerBound * factorChannels * g.columnCount + firstPixel,
                 factorStride: g.columnCount))
             return
         }
         if case .read = factors { copyFactors(of: placement.images, gathering: true, tensor: tensor) }
-        body(Tile(
-            images: placement.images, firstPixel: firstPixel, pixels: pixels, columns: columns,
-            factors: factorBuffer, factorStride: placement.images.count * pixels))
+        body(Tile(width: width, columns: columns, factors: factorBuffer, factorStride: width))
         if case .written = factors { copyFactors(of: placement.images, gathering: false, tensor: tensor) }
     }
 
@@ -221,12 +209,8 @@ struct Lowering {
     /// im2col of the tile's images, side by side, into `columns`.
     private func fillColumns(_ columns: UnsafeMutablePointer<Float>, of images: UnsafePointer<Float>, at placement: Placement) {
         let g = geometry, rows = placement.rows, group = placement.images
-        if group.count == 1 {
-            Im2col.im2col(images + group.lowerBound * g.inputCount, geometry: g, outputRows: rows, into: columns)
-            return
-        }
         nonisolated(unsafe) let images = images, columns = columns
-        let pixels = rows.count * g.outputSize.width, width = group.count * pixels
+        let pixels = rows.count * g.outputSize.width, width = placement.width(outputWidth: g.outputSize.width)
         Parallel.forEach(g.columnRows * group.count, grain: max(1, 4096 / pixels)) { index in
             let (row, offset) = index.quotientAndRemainder(dividingBy: group.count)
             Im2col.fillRow(
@@ -240,12 +224,8 @@ struct Lowering {
     private func scatterColumns(_ columns: UnsafeMutablePointer<Float>, at placement: Placement, onto images: UnsafeMutablePointer<Float>) {
         let g = geometry, rows = placement.rows, group = placement.images
         let accumulate = rows.lowerBound > 0
-        if group.count == 1 {
-            Im2col.col2im(columns, geometry: g, outputRows: rows, accumulate: accumulate, into: images + group.lowerBound * g.inputCount)
-            return
-        }
         nonisolated(unsafe) let images = images, columns = columns
-        let pixels = rows.count * g.outputSize.width, width = group.count * pixels
+        let pixels = rows.count * g.outputSize.width, width = placement.width(outputWidth: g.outputSize.width)
         Parallel.forEach(g.channels * group.count) { index in
             let (channel, offset) = index.quotientAndRemainder(dividingBy: group.count)
             Im2col.scatterChannel(
