@@ -10,12 +10,12 @@ import Synchronization
 /// which unlike glibc's shared heap never fragment (measured on a U-Net training step:
 /// glibc's heap held 1.5× the peak of live tensors).
 ///
-/// The pool's footprint (buffers in use plus cached) is kept within ``footprintLimit``:
-/// 1/16 above the most bytes ever in use at once, or ``minimumCacheBytes`` if that is
-/// more. A request that would map memory beyond it first unmaps cached buffers, about
-/// as many bytes as it exceeds the limit by. Without the limit, config iii (w64, 256²) held 880 MB for 703 MB of live
-/// tensors, because at its peak the cache still held buffers (the deep layers' weight
-/// gradients) that the step needs only later; with it, those are mapped again when
+/// The pool's footprint (buffers in use plus cached) is kept within a limit: 1/16 above
+/// the most bytes ever in use at once, or `minimumCacheBytes` if that is more. A request
+/// that would map memory beyond it first unmaps cached buffers, about as many bytes as it
+/// exceeds the limit by. Without the limit, config iii (w64, 256²) held 880 MB for 703 MB
+/// of live tensors, because at its peak the cache still held buffers (the deep layers'
+/// weight gradients) that the step needs only later; with it, those are mapped again when
 /// needed, which costs page faults on about a tenth of a step's memory.
 package final class BufferPool: Sendable {
     /// The process-wide pool that ``TensorStorage`` uses.
@@ -39,11 +39,15 @@ package final class BufferPool: Sendable {
     /// A pool whose footprint limit is never below `minimumCacheBytes`.
     package init(minimumCacheBytes: Int = 256 << 20) {
         self.minimumCacheBytes = minimumCacheBytes
-        // Other large blocks (index arrays, batches) stay in glibc's heap and are reused
-        // there, instead of each getting a fresh, page-faulting `mmap`.
+        Self.keepLargeBlocksInHeap
+    }
+
+    /// Other large blocks (index arrays, batches) stay in glibc's heap and are reused
+    /// there, instead of each getting a fresh, page-faulting `mmap`; set once per process.
+    private static let keepLargeBlocksInHeap: Void = {
         _ = glibcMallopt(-3, 1 << 30)  // M_MMAP_THRESHOLD
         _ = glibcMallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
-    }
+    }()
 
     /// A buffer of `byteCount` bytes aligned to `alignment` (at most a page), reused when
     /// one is cached.
@@ -58,7 +62,7 @@ package final class BufferPool: Sendable {
                 state.cachedBytes -= byteCount
                 return (address, [])
             }
-            let evicted = evict(from: &state, toFit: byteCount)
+            let evicted = evictForFootprintLimit(&state)
             state.peakFootprint = max(state.peakFootprint, state.bytesInUse + state.cachedBytes)
             return (nil, evicted)
         }
@@ -95,10 +99,10 @@ package final class BufferPool: Sendable {
     }
 
     /// Takes cached buffers out of the cache until the buffers in use (which already count
-    /// the `byteCount` about to be mapped) and the cache fit the footprint limit, and
-    /// returns them for unmapping. Each time it takes the smallest buffer that covers the
-    /// remaining excess, or else the largest, so that little more than the excess goes.
-    private func evict(from state: inout State, toFit byteCount: Int) -> [(UInt, Int)] {
+    /// the buffer about to be mapped) and the cache fit the footprint limit, and returns
+    /// them for unmapping. Each time it takes the smallest buffer that covers the remaining
+    /// excess, or else the largest, so that little more than the excess goes.
+    private func evictForFootprintLimit(_ state: inout State) -> [(UInt, Int)] {
         var evicted: [(UInt, Int)] = []
         let limit = footprintLimit(state)
         while state.bytesInUse + state.cachedBytes > limit {
