@@ -13,10 +13,10 @@ import Synchronization
 /// here (`tessera bench step`, pinned and unpinned runs one after the other): config i
 /// 127–175 vs 128–193 ms per step, config ii 802–830 vs 852–1070 ms.
 package enum CorePinning {
+    /// The thread that asked, and the core of every other thread.
     private struct Plan {
         let mainThread: pthread_t
-        let workerCores: [Int]
-        var nextWorker = 0
+        let workerCore: Int
     }
 
     private static let plan = Mutex<Plan?>(nil)
@@ -36,25 +36,23 @@ package enum CorePinning {
     static func pinCallingThread() {
         let cores = allowedCores()
         guard cores.count == 2 else { return }
-        let workerCores = Array(cores.dropFirst())
         let me = pthread_self()
-        plan.withLock { $0 = Plan(mainThread: me, workerCores: workerCores) }
+        plan.withLock { $0 = Plan(mainThread: me, workerCore: cores[1]) }
         pin(thread: 0, to: cores[0])
         let process = getpid()
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        for (index, task) in tasks.compactMap({ Int32($0) }).filter({ $0 != process }).enumerated() {
-            pin(thread: task, to: workerCores[index % workerCores.count])
+        for task in tasks.compactMap({ Int32($0) }) where task != process {
+            pin(thread: task, to: cores[1])
         }
     }
 
-    /// Pins the calling thread, when it is a worker and not yet pinned, to its share of
-    /// the worker cores. Cheap when there is nothing to do.
+    /// Pins the calling thread, when it is a worker and not yet pinned, to the worker
+    /// core. Cheap when there is nothing to do.
     static func pinWorkerOnFirstUse() {
         guard pthread_getspecific(pinnedKey) == nil else { return }
         let core: Int? = plan.withLock { plan in
-            guard var current = plan, pthread_equal(current.mainThread, pthread_self()) == 0 else { return nil }
-            defer { current.nextWorker += 1; plan = current }
-            return current.workerCores[current.nextWorker % current.workerCores.count]
+            guard let plan, pthread_equal(plan.mainThread, pthread_self()) == 0 else { return nil }
+            return plan.workerCore
         }
         guard let core else { return }
         pin(thread: 0, to: core)

@@ -13,8 +13,9 @@ public enum Threads {
 
     /// On a machine with two cores, pins the calling thread to one and OpenBLAS's threads
     /// and Tessera's parallel workers to the other, so that the two never queue behind each
-    /// other (see `CorePinning`); elsewhere does nothing. For a program whose computing happens on the calling thread, like
-    /// the `tessera` command; threads that this thread starts afterwards inherit its core.
+    /// other (see `CorePinning`); elsewhere does nothing. For a program whose computing
+    /// happens on the calling thread, like the `tessera` command; threads that this thread
+    /// starts afterwards inherit its core.
     public static func pinToCores() {
         CorePinning.pinCallingThread()
     }

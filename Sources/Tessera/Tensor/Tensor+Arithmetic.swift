@@ -28,7 +28,6 @@ extension Tensor {
         return result
     }
 
-
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
         Tape.record(zipElements(lhs, rhs, operator: "+", +), inputs: [lhs, rhs]) { [$0, $0] }
     }
