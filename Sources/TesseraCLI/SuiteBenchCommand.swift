@@ -38,7 +38,6 @@ struct SuiteBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        Threads.count = threads
         let script = comparePytorch ? try locatePytorch() : nil
         if !json {
             print(try capture(selfArguments(["gemm", "--threads", String(threads)])))
