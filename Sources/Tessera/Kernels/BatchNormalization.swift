@@ -136,13 +136,13 @@ public enum BatchNormalization {
             into dx: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
             rectifiedOutput y: UnsafePointer<Float>?, count: Int
         ) {
-            typealias Lanes = LaneReduction.Lanes
+            typealias Lanes = LaneAccess.Lanes
             var index = 0
             while index + Lanes.scalarCount <= count {
                 let g = LaneReduction.loadGradient(dy, through: y, index)
-                let normalised = (LaneReduction.load(x, index) - mean) * inverse
+                let normalised = (LaneAccess.load(x + index) - mean) * inverse
                 let value = scale * (g - meanGradient - normalised * meanProduct)
-                UnsafeMutableRawPointer(dx + index).storeBytes(of: value, as: Lanes.self)
+                LaneAccess.store(value, to: dx + index)
                 index += Lanes.scalarCount
             }
             while index < count {

@@ -8,14 +8,14 @@
 /// x86-64 target has no FMA instruction, and a fused multiply-add would become a library
 /// call per lane.
 enum LaneReduction {
-    typealias Lanes = SIMD16<Float>
+    typealias Lanes = LaneAccess.Lanes
 
     /// `Σ x[i]`.
     static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
         var lanes = Lanes()
         var index = 0
         while index + Lanes.scalarCount <= count {
-            lanes += load(x, index)
+            lanes += LaneAccess.load(x + index)
             index += Lanes.scalarCount
         }
         var total = lanes.sum()
@@ -31,7 +31,7 @@ enum LaneReduction {
         var lanes = Lanes()
         var index = 0
         while index + Lanes.scalarCount <= count {
-            let deviation = load(x, index) - centre
+            let deviation = LaneAccess.load(x + index) - centre
             lanes += deviation * deviation
             index += Lanes.scalarCount
         }
@@ -55,7 +55,7 @@ enum LaneReduction {
         while index + Lanes.scalarCount <= count {
             let g = loadGradient(dy, through: y, index)
             gradientLanes += g
-            productLanes += g * (load(x, index) - centre)
+            productLanes += g * (LaneAccess.load(x + index) - centre)
             index += Lanes.scalarCount
         }
         var gradientSum = gradientLanes.sum(), productSum = productLanes.sum()
@@ -68,17 +68,12 @@ enum LaneReduction {
         return (gradientSum, productSum)
     }
 
-    @inline(__always)
-    static func load(_ pointer: UnsafePointer<Float>, _ index: Int) -> Lanes {
-        UnsafeRawPointer(pointer + index).loadUnaligned(as: Lanes.self)
-    }
-
     /// Sixteen elements of `dy`, or of `dy · [y > 0]` (the gradient through a ReLU whose
     /// output is `y`) when `y` is given.
     @inline(__always)
     static func loadGradient(_ dy: UnsafePointer<Float>, through y: UnsafePointer<Float>?, _ index: Int) -> Lanes {
-        var g = load(dy, index)
-        if let y { g.replace(with: 0, where: load(y, index) .<= 0) }
+        var g = LaneAccess.load(dy + index)
+        if let y { g.replace(with: 0, where: LaneAccess.load(y + index) .<= 0) }
         return g
     }
 

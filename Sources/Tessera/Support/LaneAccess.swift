@@ -18,10 +18,22 @@ enum LaneAccess {
         }
     }
 
+    /// The 16 floats at `pointer`, which need no alignment.
+    @inline(__always)
+    static func load(_ pointer: UnsafePointer<Float>) -> Lanes {
+        UnsafeRawPointer(pointer).loadUnaligned(as: Lanes.self)
+    }
+
+    /// Writes the 16 lanes to `pointer`, which needs no alignment.
+    @inline(__always)
+    static func store(_ lanes: Lanes, to pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: lanes, as: Lanes.self)
+    }
+
     /// The `count` (at most 16) floats at `pointer`, the remaining lanes zero.
     @inline(__always)
     static func load(_ pointer: UnsafePointer<Float>, count: Int) -> Lanes {
-        if count == Lanes.scalarCount { return UnsafeRawPointer(pointer).loadUnaligned(as: Lanes.self) }
+        if count == Lanes.scalarCount { return load(pointer) }
         var lanes = Lanes()
         for lane in 0..<count { lanes[lane] = pointer[lane] }
         return lanes
@@ -31,7 +43,7 @@ enum LaneAccess {
     @inline(__always)
     static func store(_ lanes: Lanes, to pointer: UnsafeMutablePointer<Float>, count: Int) {
         if count == Lanes.scalarCount {
-            UnsafeMutableRawPointer(pointer).storeBytes(of: lanes, as: Lanes.self)
+            store(lanes, to: pointer)
             return
         }
         for lane in 0..<count { pointer[lane] = lanes[lane] }
