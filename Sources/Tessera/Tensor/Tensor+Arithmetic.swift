@@ -1,6 +1,8 @@
 extension Tensor {
     /// Applies `operation` (a pure arithmetic operator) to each pair of elements of two
-    /// tensors of equal shape, on several cores for large tensors.
+    /// tensors of equal shape, on several cores for large tensors. Always inlined, so that
+    /// each operator's loop is compiled with the operator in it (not called per element).
+    @inline(__always)
     static func zipElements(
         _ lhs: Tensor, _ rhs: Tensor, operator name: String, _ operation: (Float, Float) -> Float
     ) -> Tensor {
