@@ -64,27 +64,28 @@ struct ConvBenchCommand: ParsableCommand {
             let weight = Tensor.normal([outputChannels, inputChannels, 3, 3], using: &generator)
             let dy = Tensor.normal([batch, outputChannels, side, side], using: &generator)
             let k = inputChannels * 9, pixels = batch * side * side
-            // The GEMMs the layer issues: one per tile of its lowering, `width` pixels wide.
-            let widths = Convolution2D.tileWidths(inputShape: x.shape, weightShape: weight.shape, padding: 1)
-            let passes: [(String, Bool, Bool, (Int) -> GemmShape, () -> Void)] = [
-                ("forward", false, false, { GemmShape(m: outputChannels, n: $0, k: k) }, {
+            let passes: [(String, Convolution2D.Pass, Bool, Bool, (Int) -> GemmShape, () -> Void)] = [
+                ("forward", .forward, false, false, { GemmShape(m: outputChannels, n: $0, k: k) }, {
                     _ = Convolution2D.forward(input: x, weight: weight, padding: 1)
                 }),
-                ("data", true, false, { GemmShape(m: k, n: $0, k: outputChannels) }, {
+                ("data", .inputGradient, true, false, { GemmShape(m: k, n: $0, k: outputChannels) }, {
                     _ = Convolution2D.backwardData(gradientOfOutput: dy, weight: weight, inputShape: x.shape, padding: 1)
                 }),
-                ("weight", false, true, { GemmShape(m: outputChannels, n: k, k: $0) }, {
+                ("weight", .weightGradient, false, true, { GemmShape(m: outputChannels, n: k, k: $0) }, {
                     _ = Convolution2D.backwardWeight(gradientOfOutput: dy, input: x, weightShape: weight.shape, padding: 1)
                 }),
             ]
             let label = "\(inputChannels)→\(outputChannels) @\(side)²"
-            for (pass, transposeA, transposeB, shape, body) in passes {
+            let flops = 2.0 * Double(outputChannels * k * pixels)
+            var layerTotal = 0.0, gemmTotal = 0.0
+            for (pass, lowered, transposeA, transposeB, shape, body) in passes {
+                // The GEMMs the pass issues: one per tile of its lowering, `width` pixels wide.
+                let widths = Convolution2D.tileWidths(inputShape: x.shape, weightShape: weight.shape, padding: 1, pass: lowered)
                 let bareGemm = BareGemm(transposeA: transposeA, transposeB: transposeB, shapes: widths.map(shape))
                 let medians = Timing.interleavedMedians(minimumSeconds: 0.4, [body, bareGemm.run])
                 let layerSeconds = medians[0], gemmSeconds = medians[1]
-                let flops = 2.0 * Double(outputChannels * k * pixels)
-                totalLayer += layerSeconds
-                totalGemm += gemmSeconds
+                layerTotal += layerSeconds
+                gemmTotal += gemmSeconds
                 let first = shape(widths[0])
                 table.append([
                     label, pass, "\(first.m)×\(first.n)×\(first.k) ×\(widths.count)", String(format: "%.3f", layerSeconds * 1e3),
@@ -92,6 +93,13 @@ struct ConvBenchCommand: ParsableCommand {
                     String(format: "%.2f", gemmSeconds / layerSeconds),
                 ])
             }
+            table.append([
+                label, "layer", "all three passes", String(format: "%.3f", layerTotal * 1e3),
+                String(format: "%.1f", 3 * flops / layerTotal / 1e9), String(format: "%.1f", 3 * flops / gemmTotal / 1e9),
+                String(format: "%.2f", gemmTotal / layerTotal),
+            ])
+            totalLayer += layerTotal
+            totalGemm += gemmTotal
         }
         lines.append(table.rendered)
         lines.append(String(format: "all 3×3 conv passes: %.2f ms, bare sgemm %.2f ms, ratio %.2f", totalLayer * 1e3, totalGemm * 1e3, totalGemm / totalLayer))

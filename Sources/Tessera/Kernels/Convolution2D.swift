@@ -13,8 +13,11 @@
 /// pixels. The forward pass and the input gradient here are the input gradient and the
 /// forward pass of ``TransposedConvolution2D``, and share its GEMMs.
 public enum Convolution2D {
-    /// The largest column-matrix tile, in floats.
+    /// The largest column-matrix tile, in floats, of a pass whose tiles the cores share.
     nonisolated(unsafe) public static var tileElements = 1 << 20
+    /// The largest column-matrix tile, in floats, of a pass in which each core lowers tiles
+    /// of its own.
+    nonisolated(unsafe) public static var coreTileElements = 1 << 18
 
     /// The geometry of one image of `inputShape` under a weight of `weightShape`.
     public static func geometry(
@@ -52,14 +55,20 @@ public enum Convolution2D {
         return output
     }
 
-    /// The N of every GEMM that a forward or backward-data pass over a batch of
-    /// `inputShape` issues, one per tile of the lowering (the K of the backward-weight
-    /// GEMMs): the shapes a bare-sgemm reference for the layer uses.
+    /// The three passes of a convolution.
+    public enum Pass: Sendable {
+        case forward, inputGradient, weightGradient
+    }
+
+    /// The N of every GEMM that `pass` over a batch of `inputShape` issues, one per tile of
+    /// the lowering (the K of the backward-weight GEMMs): the shapes a bare-sgemm reference
+    /// for the layer uses.
     public static func tileWidths(
-        inputShape: [Int], weightShape: [Int], stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1
+        inputShape: [Int], weightShape: [Int], stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1, pass: Pass
     ) -> [Int] {
         let g = geometry(inputShape: inputShape, weightShape: weightShape, stride: stride, padding: padding, dilation: dilation)
-        return Lowering.tileWidths(geometry: g, batch: inputShape[0])
+        return Lowering.tileWidths(
+            geometry: g, batch: inputShape[0], sharing: Lowering.sharing(of: pass, geometry: g, factorChannels: weightShape[0]))
     }
 
     /// `dx = col2im(Wᵀ · dy)`, the gradient of the loss with respect to the input.

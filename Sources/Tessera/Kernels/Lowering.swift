@@ -1,12 +1,25 @@
+import Synchronization
+
 /// Schedules the im2col/col2im lowering of a whole batch for the convolution kernels.
 ///
 /// Every GEMM of a convolution multiplies a column matrix `[K, P]` with a *factor*: the
 /// `[channels, P]` matrix of one image of another tensor (the output, the output gradient
-/// or, for transposed convolution, the input). The lowering cuts the batch into tiles of
-/// at most ``Convolution2D/tileElements`` column-matrix floats, lowered one after another
-/// into one reused workspace buffer: im2col (or col2im) splits over the cores, the GEMM
-/// between them runs on OpenBLAS's threads.
+/// or, for transposed convolution, the input). The lowering cuts the batch into tiles,
+/// lowered into reused workspace buffers, and shares them between the cores in one of two
+/// ways (``Sharing``):
 ///
+/// - **Tiles per core** (the forward pass, and the weight gradient when its sums are
+///   small): each core takes every other tile of about ``Convolution2D/coreTileElements``
+///   floats (its L2 cache), fills it with im2col and multiplies it with a single-threaded
+///   GEMM, with no hand-over between the cores until the pass ends. Measured here with
+///   bare sgemm: 16×1792×144 runs at 246 GFLOP/s this way against 169 as one two-thread
+///   GEMM after another, 256×256×2304 at 431 against 330. A weight gradient then sums
+///   each core's tiles into sums of its own, added at the end.
+/// - **Every tile shared** (the input gradient, whose tiles of one image scatter onto
+///   overlapping rows): tiles of at most ``Convolution2D/tileElements`` floats one after
+///   another, col2im split over the cores, the GEMM on OpenBLAS's threads.
+///
+/// How a tile covers the batch:
 /// - A large image is cut into tiles of output rows; its factor is used in place.
 /// - Small images (the deep levels of a U-Net) are grouped whole, side by side, so that
 ///   one GEMM with `N = images·P` replaces several small ones; their factors are gathered
@@ -15,11 +28,6 @@
 ///   N = 64 take 1.12 ms.
 /// - A pointwise geometry (1×1, stride 1, no padding) has each image as its own column
 ///   matrix: one tile per image, no copy.
-///
-/// Measured here (`tessera bench conv`): tiles of 2^20 floats beat whole-image column
-/// matrices by a few per cent, and smaller, L2-sized tiles lose more in GEMM efficiency
-/// than they gain in cache hits — also when the two cores take tiles of their own with
-/// single-threaded GEMMs, because OpenBLAS's idle threads then spin against our workers.
 struct Lowering {
     /// What a GEMM sees of one tile.
     struct Tile {
@@ -31,6 +39,9 @@ struct Lowering {
         /// The factor matrix `[channels, width]` at leading dimension `factorStride`.
         let factors: UnsafeMutablePointer<Float>
         let factorStride: Int
+        /// Which core's share of the tiles this tile belongs to (0 when the cores share
+        /// every tile).
+        let part: Int
     }
 
     /// How a GEMM uses the factor tensor `[N, channels, P]`: read before it, or written by it.
@@ -39,78 +50,181 @@ struct Lowering {
         case written(UnsafeMutablePointer<Float>)
     }
 
+    /// How the cores share the work of a pass.
+    enum Sharing {
+        /// Tile after tile, each split over the cores: im2col/col2im in parallel loops, the
+        /// GEMM on OpenBLAS's threads.
+        case everyTile
+        /// Each core takes whole tiles of its own (im2col and a single-threaded GEMM),
+        /// handing nothing to the other core until the pass ends.
+        case tilesPerCore
+    }
+
     let geometry: ConvolutionGeometry
     let batch: Int
     let factorChannels: Int
-    private let placements: [Placement]
-    private let columnBuffer: UnsafeMutablePointer<Float>?
-    private let factorBuffer: UnsafeMutablePointer<Float>?
+    private let workspace: Workspace
 
     /// - Parameter factorChannels: the channels of the factor tensor.
     init(geometry: ConvolutionGeometry, batch: Int, factorChannels: Int, workspace: Workspace) {
         self.geometry = geometry
         self.batch = batch
         self.factorChannels = factorChannels
-        placements = Self.placements(geometry: geometry, batch: batch)
-        let width = placements.map { $0.width(outputWidth: geometry.outputSize.width) }.max() ?? 0
-        if geometry.isPointwise {
-            (columnBuffer, factorBuffer) = (nil, nil)
-        } else if placements.contains(where: { $0.images.count > 1 }) {
-            let buffer = workspace.buffer(count: (geometry.columnRows + factorChannels) * width)
-            (columnBuffer, factorBuffer) = (buffer, buffer + geometry.columnRows * width)
-        } else {
-            (columnBuffer, factorBuffer) = (workspace.buffer(count: geometry.columnRows * width), nil)
+        self.workspace = workspace
+    }
+
+    /// Held for the whole of every pass. A pass with tiles per core sets OpenBLAS (whose
+    /// thread count is one setting for the process) to one thread until it ends; no other
+    /// pass may run meanwhile, or its GEMMs would run on one thread too, and OpenBLAS's
+    /// AVX2 kernels round differently on one thread than on two: a training run would no
+    /// longer be reproducible.
+    private static let onePassAtATime = Mutex<Void>(())
+
+    /// The tiles of one pass and the scratch each core lowers them into.
+    private struct Tiling {
+        let placements: [Placement]
+        /// 1 for ``Sharing/everyTile``, else the number of cores taking tiles.
+        let parts: Int
+        /// Per part: the column buffer (nil for a pointwise geometry) and the factor scratch
+        /// of grouped tiles.
+        let columnBuffers: [UnsafeMutablePointer<Float>?]
+        let factorBuffers: [UnsafeMutablePointer<Float>?]
+    }
+
+    /// The tiles of a pass shared as `sharing`, and how many cores take turns over them (1
+    /// when they share every tile, as they also do when the pass has a pointwise geometry
+    /// or a single core).
+    private static func placements(
+        _ sharing: Sharing, geometry g: ConvolutionGeometry, batch: Int
+    ) -> (placements: [Placement], parts: Int) {
+        let cores = Parallel.workerCount
+        guard sharing == .tilesPerCore && cores > 1 && !g.isPointwise else {
+            return (placements(geometry: g, batch: batch, tileElements: Convolution2D.tileElements), 1)
         }
+        return (placements(geometry: g, batch: batch, evenlyFor: cores), cores)
+    }
+
+    /// The tiles for `sharing` and each part's buffers.
+    private func tiling(_ sharing: Sharing) -> Tiling {
+        let g = geometry
+        let (placements, parts) = Self.placements(sharing, geometry: g, batch: batch)
+        let width = placements.map { $0.width(outputWidth: g.outputSize.width) }.max() ?? 0
+        guard !g.isPointwise else {
+            let none = [UnsafeMutablePointer<Float>?](repeating: nil, count: parts)
+            return Tiling(placements: placements, parts: parts, columnBuffers: none, factorBuffers: none)
+        }
+        let grouped = placements.contains { $0.images.count > 1 }
+        let perPart = (g.columnRows + (grouped ? factorChannels : 0)) * width
+        let buffer = workspace.buffer(count: parts * perPart)
+        let columns = (0..<parts).map { Optional(buffer + $0 * perPart) }
+        let factors = (0..<parts).map { grouped ? Optional(buffer + $0 * perPart + g.columnRows * width) : nil }
+        return Tiling(placements: placements, parts: parts, columnBuffers: columns, factorBuffers: factors)
     }
 
     /// How the batch is cut, tile by tile in order: whole images in groups as large as fit
-    /// a tile when at least two fit, else each image in ranges of output rows.
-    private static func placements(geometry: ConvolutionGeometry, batch: Int) -> [Placement] {
+    /// a tile of `tileElements` when at least two fit, else each image in ranges of output
+    /// rows.
+    private static func placements(geometry: ConvolutionGeometry, batch: Int, tileElements: Int) -> [Placement] {
         let imageColumns = geometry.columnRows * geometry.columnCount, allRows = 0..<geometry.outputSize.height
         let (imagesPerTile, rowTiles): (Int, [Range<Int>])
         if geometry.isPointwise {
             (imagesPerTile, rowTiles) = (1, [allRows])
-        } else if batch > 1 && 2 * imageColumns <= Convolution2D.tileElements {
-            (imagesPerTile, rowTiles) = (min(batch, Convolution2D.tileElements / imageColumns), [allRows])
+        } else if batch > 1 && 2 * imageColumns <= tileElements {
+            (imagesPerTile, rowTiles) = (min(batch, tileElements / imageColumns), [allRows])
         } else {
-            (imagesPerTile, rowTiles) = (1, geometry.outputRowTiles(maximumElements: Convolution2D.tileElements))
+            (imagesPerTile, rowTiles) = (1, geometry.outputRowTiles(maximumElements: tileElements))
         }
         return stride(from: 0, to: batch, by: imagesPerTile).flatMap { first in
             rowTiles.map { Placement(images: first..<min(first + imagesPerTile, batch), rows: $0) }
         }
     }
 
-    /// The width (pixels over all images) of every tile of a batch, in order: the N of
-    /// each GEMM a forward or backward-data pass issues.
-    static func tileWidths(geometry: ConvolutionGeometry, batch: Int) -> [Int] {
-        placements(geometry: geometry, batch: batch).map { $0.width(outputWidth: geometry.outputSize.width) }
+    /// Tiles for `cores` cores taking turns: about ``Convolution2D/coreTileElements``
+    /// column-matrix floats each, as many as a multiple of `cores`, and as even as whole
+    /// images allow: groups of whole images when there are at least as many images as
+    /// tiles, else each image cut into equal ranges of output rows.
+    private static func placements(geometry: ConvolutionGeometry, batch: Int, evenlyFor cores: Int) -> [Placement] {
+        func ceilingDivision(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
+        let columns = batch * geometry.columnRows * geometry.columnCount
+        let tiles = ceilingDivision(max(cores, ceilingDivision(columns, Convolution2D.coreTileElements)), cores) * cores
+        if tiles <= batch {
+            let imagesPerTile = ceilingDivision(batch, tiles)
+            return stride(from: 0, to: batch, by: imagesPerTile).map {
+                Placement(images: $0..<min($0 + imagesPerTile, batch), rows: 0..<geometry.outputSize.height)
+            }
+        }
+        let height = geometry.outputSize.height
+        let rowsPerTile = ceilingDivision(height, min(height, ceilingDivision(tiles, batch)))
+        return (0..<batch).flatMap { image in
+            stride(from: 0, to: height, by: rowsPerTile).map {
+                Placement(images: image..<image + 1, rows: $0..<min($0 + rowsPerTile, height))
+            }
+        }
+    }
+
+    /// The width (pixels over all images) of every tile a pass shared as `sharing` cuts a
+    /// batch into, in order: the N of each GEMM of a forward or backward-data pass, the K
+    /// of each of a backward-weight pass.
+    static func tileWidths(geometry: ConvolutionGeometry, batch: Int, sharing: Sharing) -> [Int] {
+        placements(sharing, geometry: geometry, batch: batch).placements.map { $0.width(outputWidth: geometry.outputSize.width) }
     }
 
     /// Runs `body` for every tile of the column matrices of `images` (`[N, C, H, W]`),
     /// after im2col has filled the tile and a read factor has been gathered; a written
-    /// factor is scattered to its tensor after `body`.
-    private func forEachTile(of images: UnsafePointer<Float>, factors: Factors, _ body: (Tile) -> Void) {
-        for placement in placements {
-            if let columnBuffer { fillColumns(columnBuffer, of: images, at: placement) }
-            withTile(at: placement, columnsOf: UnsafeMutablePointer(mutating: images), factors: factors, body)
+    /// factor is scattered to its tensor after `body`. With ``Sharing/tilesPerCore`` the
+    /// cores take turns over the tiles, each running `body` (which must then not start a
+    /// multi-threaded GEMM) on its own tiles only.
+    private func forEachTile(of images: UnsafePointer<Float>, factors: Factors, sharing: Sharing, _ body: (Tile) -> Void) {
+        Self.onePassAtATime.withLock { _ in
+            let tiling = tiling(sharing)
+            guard tiling.parts > 1 else {
+                for placement in tiling.placements {
+                    if let columns = tiling.columnBuffers[0] { fillColumns(columns, of: images, at: placement, loop: Parallel.forEach) }
+                    withTile(
+                        at: placement, of: tiling, part: 0, columnsOf: UnsafeMutablePointer(mutating: images), factors: factors,
+                        loop: Parallel.forEach, body)
+                }
+                return
+            }
+            let threads = BLAS.threadCount
+            BLAS.threadCount = 1
+            defer { BLAS.threadCount = threads }
+            nonisolated(unsafe) let images = images, factors = factors
+            withoutActuallyEscaping(body) { body in
+                nonisolated(unsafe) let body = body
+                Parallel.forEach(tiling.parts) { part in
+                    for index in stride(from: part, to: tiling.placements.count, by: tiling.parts) {
+                        let placement = tiling.placements[index]
+                        if let columns = tiling.columnBuffers[part] { fillColumns(columns, of: images, at: placement, loop: Self.serially) }
+                        withTile(
+                            at: placement, of: tiling, part: part, columnsOf: UnsafeMutablePointer(mutating: images), factors: factors,
+                            loop: Self.serially, body)
+                    }
+                }
+            }
         }
     }
 
     /// Runs `body` (with a read factor gathered) to fill every tile of a column matrix,
     /// then scatters the tile onto `images` (`[N, C, H, W]`, col2im); each image ends up
-    /// holding the sum over its tiles.
+    /// holding the sum over its tiles. The cores share every tile: tiles of one image
+    /// scatter onto overlapping rows.
     private func forEachTileScattered(into images: UnsafeMutablePointer<Float>, factors: UnsafePointer<Float>, _ body: (Tile) -> Void) {
-        for placement in placements {
-            withTile(at: placement, columnsOf: images, factors: .read(factors), body)
-            if let columnBuffer { scatterColumns(columnBuffer, at: placement, onto: images) }
+        Self.onePassAtATime.withLock { _ in
+            let tiling = tiling(.everyTile)
+            for placement in tiling.placements {
+                withTile(at: placement, of: tiling, part: 0, columnsOf: images, factors: .read(factors), loop: Parallel.forEach, body)
+                if let columns = tiling.columnBuffers[0] { scatterColumns(columns, at: placement, onto: images) }
+            }
         }
     }
 
     /// `factors = W · cols` for every tile, `W` being `[R, K]` with `R` the factor
     /// channels, written to the factor tensor `output` (`[N, R, P]`): the forward pass of a
-    /// convolution, the input gradient of a transposed one.
+    /// convolution, the input gradient of a transposed one. Each core takes tiles of its own.
     func weightTimesColumns(of images: UnsafePointer<Float>, weight: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
-        forEachTile(of: images, factors: .written(output)) { tile in
+        nonisolated(unsafe) let weight = weight
+        forEachTile(of: images, factors: .written(output), sharing: .tilesPerCore) { tile in
             // F[R, P] = W[R, K] · cols[K, P]: M = R, N = P, K = K.
             BLAS.gemm(
                 m: factorChannels, n: tile.width, k: geometry.columnRows,
@@ -139,19 +253,44 @@ struct Lowering {
     /// `Σ over images and tiles of F[R, P] · cols[K, P]ᵀ` as a new tensor of `shape`
     /// (`R × K` elements): the weight gradient of both convolutions, whose column
     /// matrices come from `images` and whose `F` for each image is that image's
-    /// `[R, Ho·Wo]` matrix of `factors`.
+    /// `[R, Ho·Wo]` matrix of `factors`. When the `R × K` sums are small, each core sums
+    /// tiles of its own into sums of its own, added up at the end.
     func sumOfProducts(columnsOf images: UnsafePointer<Float>, factors: UnsafePointer<Float>, shape: [Int]) -> Tensor {
-        let result = Tensor(shape: shape, repeating: 0)
-        forEachTile(of: images, factors: .read(factors)) { tile in
+        let count = factorChannels * geometry.columnRows
+        let sharing = Self.sharing(of: .weightGradient, geometry: geometry, factorChannels: factorChannels)
+        let parts = Self.placements(sharing, geometry: geometry, batch: batch).parts
+        let sums = Tensor(shape: [parts * count], repeating: 0)
+        nonisolated(unsafe) let target = sums.storage.pointer
+        forEachTile(of: images, factors: .read(factors), sharing: sharing) { tile in
             // W[R, K] += F[R, P] · cols[K, P]ᵀ: M = R, N = K, K = P, B transposed.
             BLAS.gemm(
                 transposeB: true, m: factorChannels, n: geometry.columnRows, k: tile.width,
                 a: tile.factors, lda: tile.factorStride,
                 b: tile.columns, ldb: tile.width,
                 beta: 1,
-                c: result.storage.pointer, ldc: geometry.columnRows)
+                c: target + tile.part * count, ldc: geometry.columnRows)
+        }
+        let result = Tensor(uninitializedShape: shape)
+        let sum = result.storage.pointer
+        sum.update(from: target, count: count)
+        for part in 1..<parts {
+            for index in 0..<count { sum[index] += target[part * count + index] }
         }
         return result
+    }
+
+    /// How the cores share `pass`. Each core takes tiles of its own in the forward pass, and
+    /// in the weight gradient when the `R × K` sums it then keeps of its own are small. Tiles
+    /// of one image scatter their input gradient onto overlapping rows, so the cores share
+    /// every tile of that pass.
+    static func sharing(of pass: Convolution2D.Pass, geometry: ConvolutionGeometry, factorChannels: Int) -> Sharing {
+        switch pass {
+        case .forward: .tilesPerCore
+        case .inputGradient: .everyTile
+        case .weightGradient:
+            (Parallel.workerCount - 1) * factorChannels * geometry.columnRows <= Convolution2D.coreTileElements
+                ? .tilesPerCore : .everyTile
+        }
     }
 
     /// Where a tile lies in the batch: its images and output rows.
@@ -163,38 +302,50 @@ struct Lowering {
         func width(outputWidth: Int) -> Int { images.count * rows.count * outputWidth }
     }
 
+    /// A loop over `0..<count` (with a grain, as ``Parallel/forEach(_:grain:_:)`` takes).
+    private typealias Loop = (_ count: Int, _ grain: Int, _ body: (Int) -> Void) -> Void
+
+    /// The loop of a core lowering a tile of its own.
+    private static func serially(_ count: Int, _ grain: Int, _ body: (Int) -> Void) {
+        for index in 0..<count { body(index) }
+    }
+
     /// Calls `body` with the tile at `placement`: its factor matrix in place for a
-    /// one-image tile, else gathered into (read) or scattered from (written) the scratch
-    /// matrix; its columns in the workspace, or for a pointwise geometry in `images`.
+    /// one-image tile, else gathered into (read) or scattered from (written) the part's
+    /// scratch matrix; its columns in the part's buffer, or for a pointwise geometry in
+    /// `images`.
     private func withTile(
-        at placement: Placement, columnsOf images: UnsafeMutablePointer<Float>, factors: Factors, _ body: (Tile) -> Void
+        at placement: Placement, of tiling: Tiling, part: Int, columnsOf images: UnsafeMutablePointer<Float>, factors: Factors,
+        loop: Loop, _ body: (Tile) -> Void
     ) {
         let g = geometry, width = placement.width(outputWidth: g.outputSize.width)
-        let columns = columnBuffer ?? images + placement.images.lowerBound * g.inputCount
+        let columns = tiling.columnBuffers[part] ?? images + placement.images.lowerBound * g.inputCount
         let tensor: UnsafeMutablePointer<Float>
         switch factors {
         case .read(let pointer): tensor = UnsafeMutablePointer(mutating: pointer)
         case .written(let pointer): tensor = pointer
         }
-        guard placement.images.count > 1, let factorBuffer else {
+        guard placement.images.count > 1, let scratch = tiling.factorBuffers[part] else {
             let firstPixel = placement.rows.lowerBound * g.outputSize.width
             body(Tile(
                 width: width, columns: columns,
                 factors: tensor + placement.images.lowerBound * factorChannels * g.columnCount + firstPixel,
-                factorStride: g.columnCount))
+                factorStride: g.columnCount, part: part))
             return
         }
-        if case .read = factors { copyFactors(of: placement.images, gathering: true, tensor: tensor) }
-        body(Tile(width: width, columns: columns, factors: factorBuffer, factorStride: width))
-        if case .written = factors { copyFactors(of: placement.images, gathering: false, tensor: tensor) }
+        if case .read = factors { copyFactors(of: placement.images, gathering: true, tensor: tensor, scratch: scratch, loop: loop) }
+        body(Tile(width: width, columns: columns, factors: scratch, factorStride: width, part: part))
+        if case .written = factors { copyFactors(of: placement.images, gathering: false, tensor: tensor, scratch: scratch, loop: loop) }
     }
 
     /// Copies every `[channel, image]` run of `P` floats between the factor tensor and the
     /// scratch matrix of a grouped tile.
-    private func copyFactors(of images: Range<Int>, gathering: Bool, tensor: UnsafeMutablePointer<Float>) {
-        nonisolated(unsafe) let tensor = tensor, scratch = factorBuffer!
+    private func copyFactors(
+        of images: Range<Int>, gathering: Bool, tensor: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, loop: Loop
+    ) {
+        nonisolated(unsafe) let tensor = tensor, scratch = scratch
         let pixels = geometry.columnCount, width = images.count * pixels
-        Parallel.forEach(factorChannels * images.count, grain: max(1, 4096 / pixels)) { index in
+        loop(factorChannels * images.count, max(1, 4096 / pixels)) { index in
             let (channel, offset) = index.quotientAndRemainder(dividingBy: images.count)
             let inTensor = tensor + ((images.lowerBound + offset) * factorChannels + channel) * pixels
             let inScratch = scratch + channel * width + offset * pixels
@@ -207,11 +358,11 @@ struct Lowering {
     }
 
     /// im2col of the tile's images, side by side, into `columns`.
-    private func fillColumns(_ columns: UnsafeMutablePointer<Float>, of images: UnsafePointer<Float>, at placement: Placement) {
+    private func fillColumns(_ columns: UnsafeMutablePointer<Float>, of images: UnsafePointer<Float>, at placement: Placement, loop: Loop) {
         let g = geometry, rows = placement.rows, group = placement.images
         nonisolated(unsafe) let images = images, columns = columns
         let pixels = rows.count * g.outputSize.width, width = placement.width(outputWidth: g.outputSize.width)
-        Parallel.forEach(g.columnRows * group.count, grain: max(1, 4096 / pixels)) { index in
+        loop(g.columnRows * group.count, max(1, 4096 / pixels)) { index in
             let (row, offset) = index.quotientAndRemainder(dividingBy: group.count)
             Im2col.fillRow(
                 row, of: images + (group.lowerBound + offset) * g.inputCount, geometry: g, outputRows: rows,

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Tessera
 
@@ -80,16 +81,19 @@ struct ConvolutionTests {
         var generator = RandomGenerator(seed: 3)
         let x = Tensor.normal([2, 3, 16, 16], using: &generator)
         let weight = Tensor.normal([4, 3, 3, 3], using: &generator)
-        _ = Convolution2D.forward(input: x, weight: weight, padding: 1, workspace: workspace)
+        let dy = Tensor.ones([2, 4, 16, 16])
+        func allPasses() {
+            _ = Convolution2D.forward(input: x, weight: weight, padding: 1, workspace: workspace)
+            _ = Convolution2D.backwardData(gradientOfOutput: dy, weight: weight, inputShape: x.shape, padding: 1, workspace: workspace)
+            _ = Convolution2D.backwardWeight(gradientOfOutput: dy, input: x, weightShape: weight.shape, padding: 1, workspace: workspace)
+        }
+        allPasses()
         let buffer = workspace.buffer(count: 0)
         let capacity = workspace.capacity
-        // Both images side by side: the column matrix [27, 2·256] and the output's
-        // scratch matrix [4, 2·256].
-        #expect(capacity == (27 + 4) * 512)
-        for _ in 0..<3 {
-            _ = Convolution2D.forward(input: x, weight: weight, padding: 1, workspace: workspace)
-            _ = Convolution2D.backwardWeight(gradientOfOutput: Tensor.ones([2, 4, 16, 16]), input: x, weightShape: weight.shape, padding: 1, workspace: workspace)
-        }
+        // At least one image's column matrix [27, 256]; at most both images side by side
+        // with the output's scratch matrix [4, 2·256], for each core.
+        #expect(capacity >= 27 * 256 && capacity <= (27 + 4) * 512 * ProcessInfo.processInfo.activeProcessorCount)
+        for _ in 0..<3 { allPasses() }
         #expect(workspace.capacity == capacity)
         #expect(workspace.buffer(count: 0) == buffer)
     }
@@ -206,6 +210,19 @@ struct TiledConvolutionTests {
         let weight = Tensor.normal([3, 48, 3, 3], using: &generator)
         // 432·576 column floats per image: four images to a tile, then one.
         #expect(Convolution2D.tileElements / (48 * 9 * 576) == 4)
+        let y = Convolution2D.forward(input: x, weight: weight, padding: 1)
+        let expected = Naive.conv2d(input: x, weight: weight, bias: nil, stride: 1, padding: 1, dilation: 1)
+        #expect(y.isApproximatelyEqual(to: expected, relativeTolerance: 1e-4, absoluteTolerance: 1e-4))
+        let gaps = adjointGaps(x: x, weight: weight, padding: 1)
+        #expect(gaps.data < 1e-4 && gaps.weight < 1e-4, "\(gaps)")
+    }
+
+    @Test("tiles each core lowers on its own (groups of images, the last partial, or row ranges of one image) convolve exactly as the naive loop",
+          arguments: [[5, 2, 6, 6], [1, 4, 40, 40], [3, 16, 50, 50]])
+    func tilesPerCore(shape: [Int]) {
+        var generator = RandomGenerator(seed: 16)
+        let x = Tensor.normal(shape, using: &generator)
+        let weight = Tensor.normal([3, shape[1], 3, 3], using: &generator)
         let y = Convolution2D.forward(input: x, weight: weight, padding: 1)
         let expected = Naive.conv2d(input: x, weight: weight, bias: nil, stride: 1, padding: 1, dilation: 1)
         #expect(y.isApproximatelyEqual(to: expected, relativeTolerance: 1e-4, absoluteTolerance: 1e-4))
