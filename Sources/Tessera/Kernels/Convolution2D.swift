@@ -68,7 +68,7 @@ public enum Convolution2D {
     ) -> [Int] {
         let g = geometry(inputShape: inputShape, weightShape: weightShape, stride: stride, padding: padding, dilation: dilation)
         return Lowering.tileWidths(
-            geometry: g, batch: inputShape[0], sharing: Lowering.sharing(of: pass, geometry: g, factorChannels: weightShape[0]))
+            geometry: g, batch: inputShape[0], sharing: Lowering.sharing(of: pass, geometry: g, factorChannels: weightShape[0], batch: inputShape[0]))
     }
 
     /// `dx = col2im(Wᵀ · dy)`, the gradient of the loss with respect to the input.

@@ -8,16 +8,17 @@ import Synchronization
 /// lowered into reused workspace buffers, and shares them between the cores in one of two
 /// ways (``Sharing``):
 ///
-/// - **Tiles per core** (the forward pass, and the weight gradient when its sums are
-///   small): each core takes every other tile of about ``Convolution2D/coreTileElements``
-///   floats (its L2 cache), fills it with im2col and multiplies it with a single-threaded
-///   GEMM, with no hand-over between the cores until the pass ends. Measured here with
-///   bare sgemm: 16×1792×144 runs at 246 GFLOP/s this way against 169 as one two-thread
-///   GEMM after another, 256×256×2304 at 431 against 330. A weight gradient then sums
-///   each core's tiles into sums of its own, added at the end.
-/// - **Every tile shared** (the input gradient, whose tiles of one image scatter onto
-///   overlapping rows): tiles of at most ``Convolution2D/tileElements`` floats one after
-///   another, col2im split over the cores, the GEMM on OpenBLAS's threads.
+/// - **Tiles per core**: each core takes tiles of about ``Convolution2D/coreTileElements``
+///   floats (its L2 cache) of its own, fills each with im2col (or empties it with col2im)
+///   around a single-threaded GEMM, with no hand-over between the cores until the pass
+///   ends. Measured here with bare sgemm: 16×1792×144 runs at 246 GFLOP/s this way against
+///   169 as one two-thread GEMM after another, 256×256×2304 at 431 against 330. A weight
+///   gradient then sums each core's tiles into sums of its own, added at the end; an
+///   input gradient gives all tiles of one image, which scatter onto overlapping rows, to
+///   the same core.
+/// - **Every tile shared** (see ``sharing(of:geometry:factorChannels:batch:)`` for when):
+///   tiles of at most ``Convolution2D/tileElements`` floats one after another, im2col or
+///   col2im split over the cores, the GEMM on OpenBLAS's threads.
 ///
 /// How a tile covers the batch:
 /// - A large image is cut into tiles of output rows; its factor is used in place.
@@ -186,22 +187,28 @@ struct Lowering {
                 }
                 return
             }
-            let threads = BLAS.threadCount
-            BLAS.threadCount = 1
-            defer { BLAS.threadCount = threads }
             nonisolated(unsafe) let images = images, factors = factors
-            withoutActuallyEscaping(body) { body in
-                nonisolated(unsafe) let body = body
-                Parallel.forEach(tiling.parts) { part in
-                    for index in stride(from: part, to: tiling.placements.count, by: tiling.parts) {
-                        let placement = tiling.placements[index]
-                        if let columns = tiling.columnBuffers[part] { fillColumns(columns, of: images, at: placement, loop: Self.serially) }
-                        withTile(
-                            at: placement, of: tiling, part: part, columnsOf: UnsafeMutablePointer(mutating: images), factors: factors,
-                            loop: Self.serially, body)
-                    }
+            Self.onEachCore(tiling.parts, body) { part, body in
+                for index in stride(from: part, to: tiling.placements.count, by: tiling.parts) {
+                    let placement = tiling.placements[index]
+                    if let columns = tiling.columnBuffers[part] { fillColumns(columns, of: images, at: placement, loop: Self.serially) }
+                    withTile(
+                        at: placement, of: tiling, part: part, columnsOf: UnsafeMutablePointer(mutating: images), factors: factors,
+                        loop: Self.serially, body)
                 }
             }
+        }
+    }
+
+    /// Runs `work(part, body)` for every part on a core of its own, with OpenBLAS on one
+    /// thread meanwhile (each core's GEMMs are its own).
+    private static func onEachCore(_ parts: Int, _ body: (Tile) -> Void, _ work: (Int, (Tile) -> Void) -> Void) {
+        let threads = BLAS.threadCount
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = threads }
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let body = body
+            Parallel.forEach(parts) { part in work(part, body) }
         }
     }
 
@@ -209,12 +216,27 @@ struct Lowering {
     /// then scatters the tile onto `images` (`[N, C, H, W]`, col2im); each image ends up
     /// holding the sum over its tiles. The cores share every tile: tiles of one image
     /// scatter onto overlapping rows.
-    private func forEachTileScattered(into images: UnsafeMutablePointer<Float>, factors: UnsafePointer<Float>, _ body: (Tile) -> Void) {
+    private func forEachTileScattered(
+        into images: UnsafeMutablePointer<Float>, factors: UnsafePointer<Float>, sharing: Sharing, _ body: (Tile) -> Void
+    ) {
         Self.onePassAtATime.withLock { _ in
-            let tiling = tiling(.everyTile)
-            for placement in tiling.placements {
-                withTile(at: placement, of: tiling, part: 0, columnsOf: images, factors: .read(factors), loop: Parallel.forEach, body)
-                if let columns = tiling.columnBuffers[0] { scatterColumns(columns, at: placement, onto: images) }
+            let tiling = tiling(sharing)
+            guard tiling.parts > 1 else {
+                for placement in tiling.placements {
+                    withTile(at: placement, of: tiling, part: 0, columnsOf: images, factors: .read(factors), loop: Parallel.forEach, body)
+                    if let columns = tiling.columnBuffers[0] { scatterColumns(columns, at: placement, onto: images, loop: Parallel.forEach) }
+                }
+                return
+            }
+            // All tiles of one image go to the same core, in order: they scatter onto
+            // overlapping rows.
+            nonisolated(unsafe) let images = images
+            Self.onEachCore(tiling.parts, body) { part, body in
+                for (index, placement) in tiling.placements.enumerated()
+                where (placement.images.count > 1 ? index : placement.images.lowerBound) % tiling.parts == part {
+                    withTile(at: placement, of: tiling, part: part, columnsOf: images, factors: .read(factors), loop: Self.serially, body)
+                    if let columns = tiling.columnBuffers[part] { scatterColumns(columns, at: placement, onto: images, loop: Self.serially) }
+                }
             }
         }
     }
@@ -240,7 +262,8 @@ struct Lowering {
     func transposedWeightTimesFactors(
         _ factors: UnsafePointer<Float>, weight: UnsafePointer<Float>, scatteredInto images: UnsafeMutablePointer<Float>
     ) {
-        forEachTileScattered(into: images, factors: factors) { tile in
+        let sharing = Self.sharing(of: .inputGradient, geometry: geometry, factorChannels: factorChannels, batch: batch)
+        forEachTileScattered(into: images, factors: factors, sharing: sharing) { tile in
             // cols[K, P] = W[R, K]ᵀ · F[R, P]: M = K, N = P, K = R, A transposed.
             BLAS.gemm(
                 transposeA: true, m: geometry.columnRows, n: tile.width, k: factorChannels,
@@ -257,7 +280,7 @@ struct Lowering {
     /// tiles of its own into sums of its own, added up at the end.
     func sumOfProducts(columnsOf images: UnsafePointer<Float>, factors: UnsafePointer<Float>, shape: [Int]) -> Tensor {
         let count = factorChannels * geometry.columnRows
-        let sharing = Self.sharing(of: .weightGradient, geometry: geometry, factorChannels: factorChannels)
+        let sharing = Self.sharing(of: .weightGradient, geometry: geometry, factorChannels: factorChannels, batch: batch)
         let parts = Self.placements(sharing, geometry: geometry, batch: batch).parts
         let sums = Tensor(shape: [parts * count], repeating: 0)
         nonisolated(unsafe) let target = sums.storage.pointer
@@ -279,17 +302,17 @@ struct Lowering {
         return result
     }
 
-    /// How the cores share `pass`. Each core takes tiles of its own in the forward pass, and
-    /// in the weight gradient when the `R × K` sums it then keeps of its own are small. Tiles
-    /// of one image scatter their input gradient onto overlapping rows, so the cores share
-    /// every tile of that pass.
-    static func sharing(of pass: Convolution2D.Pass, geometry: ConvolutionGeometry, factorChannels: Int) -> Sharing {
+    /// How the cores share `pass`. Each core takes tiles of its own in the forward pass; in
+    /// the weight gradient when the `R × K` sums it then keeps of its own are small; and in
+    /// the input gradient when the images divide evenly between the cores, since all tiles
+    /// of one image, which scatter onto overlapping rows, must go to the same core.
+    static func sharing(of pass: Convolution2D.Pass, geometry: ConvolutionGeometry, factorChannels: Int, batch: Int) -> Sharing {
+        let cores = Parallel.workerCount
         switch pass {
-        case .forward: .tilesPerCore
-        case .inputGradient: .everyTile
+        case .forward: return .tilesPerCore
+        case .inputGradient: return batch % cores == 0 ? .tilesPerCore : .everyTile
         case .weightGradient:
-            (Parallel.workerCount - 1) * factorChannels * geometry.columnRows <= Convolution2D.coreTileElements
-                ? .tilesPerCore : .everyTile
+            return (cores - 1) * factorChannels * geometry.columnRows <= Convolution2D.coreTileElements ? .tilesPerCore : .everyTile
         }
     }
 
@@ -372,12 +395,14 @@ struct Lowering {
 
     /// col2im of the tile's column matrix onto its images (overwriting the first tile of
     /// each image, adding the later ones).
-    private func scatterColumns(_ columns: UnsafeMutablePointer<Float>, at placement: Placement, onto images: UnsafeMutablePointer<Float>) {
+    private func scatterColumns(
+        _ columns: UnsafeMutablePointer<Float>, at placement: Placement, onto images: UnsafeMutablePointer<Float>, loop: Loop
+    ) {
         let g = geometry, rows = placement.rows, group = placement.images
         let accumulate = rows.lowerBound > 0
         nonisolated(unsafe) let images = images, columns = columns
         let pixels = rows.count * g.outputSize.width, width = placement.width(outputWidth: g.outputSize.width)
-        Parallel.forEach(g.channels * group.count) { index in
+        loop(g.channels * group.count, 1) { index in
             let (channel, offset) = index.quotientAndRemainder(dividingBy: group.count)
             Im2col.scatterChannel(
                 channel, of: columns + offset * pixels, leadingDimension: width, geometry: g, outputRows: rows,

@@ -217,8 +217,11 @@ struct TiledConvolutionTests {
         #expect(gaps.data < 1e-4 && gaps.weight < 1e-4, "\(gaps)")
     }
 
-    @Test("tiles each core lowers on its own (groups of images, the last partial, or row ranges of one image) convolve exactly as the naive loop",
-          arguments: [[5, 2, 6, 6], [1, 4, 40, 40], [3, 16, 50, 50]])
+    /// Batches of 5, 1 and 3 images: groups of images (the last partial), or row ranges of
+    /// one image, with the input gradient on shared tiles; batches of 4 and 2 also lower
+    /// the input gradient on each core, image by image.
+    @Test("tiles each core lowers on its own convolve exactly as the naive loop",
+          arguments: [[5, 2, 6, 6], [1, 4, 40, 40], [3, 16, 50, 50], [4, 3, 20, 20], [2, 16, 50, 50]])
     func tilesPerCore(shape: [Int]) {
         var generator = RandomGenerator(seed: 16)
         let x = Tensor.normal(shape, using: &generator)
