@@ -214,8 +214,8 @@ struct Lowering {
 
     /// Runs `body` (with a read factor gathered) to fill every tile of a column matrix,
     /// then scatters the tile onto `images` (`[N, C, H, W]`, col2im); each image ends up
-    /// holding the sum over its tiles. The cores share every tile: tiles of one image
-    /// scatter onto overlapping rows.
+    /// holding the sum over its tiles. With ``Sharing/tilesPerCore`` each core takes whole
+    /// images: the tiles of one image scatter onto overlapping rows.
     private func forEachTileScattered(
         into images: UnsafeMutablePointer<Float>, factors: UnsafePointer<Float>, sharing: Sharing, _ body: (Tile) -> Void
     ) {
