@@ -1,5 +1,6 @@
 /// Max pooling of `[N, C, H, W]` (differentiable; the gradient goes to each window's maximum).
 public func maxPool2d(_ input: Tensor, kernelSize: Size2D = 2, stride: Size2D? = nil) -> Tensor {
+    guard Tape.isRecording(for: [input]) else { return MaxPooling2D.maxima(input: input, kernelSize: kernelSize, stride: stride) }
     let pooled = MaxPooling2D.forward(input: input, kernelSize: kernelSize, stride: stride)
     let argmax = pooled.argmax, shape = input.shape
     return Tape.record(pooled.output, inputs: [input]) {

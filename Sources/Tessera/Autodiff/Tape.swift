@@ -36,11 +36,18 @@ final class Tape: @unchecked Sendable {
         return TapeNode(order: nextOrder, inputs: [], backward: nil)
     }
 
+    /// Whether an operation on `inputs` would be recorded: a scope is active and some input
+    /// is on the tape. Operations that save extra state only for their backward pass skip
+    /// it otherwise.
+    static func isRecording(for inputs: [Tensor]) -> Bool {
+        active != nil && inputs.contains { $0.node != nil }
+    }
+
     /// Attaches a tape entry to `output` when a scope is active and some input is on the
     /// tape; otherwise returns `output` untouched. `backward` receives the gradient of
     /// `output` and returns one gradient per input, in order.
     static func record(_ output: Tensor, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
-        guard let tape = active, inputs.contains(where: { $0.node != nil }) else { return output }
+        guard isRecording(for: inputs), let tape = active else { return output }
         var result = output
         result.node = TapeNode(order: tape.nextOrder, inputs: inputs.map(\.node), backward: backward)
         tape.nextOrder += 1

@@ -20,7 +20,22 @@ public enum MaxPooling2D {
 
     /// Max pooling with `kernelSize` and `stride` (the stride defaults to the kernel size).
     public static func forward(input: Tensor, kernelSize: Size2D = 2, stride: Size2D? = nil) -> Result {
-        let stride = stride ?? kernelSize
+        let (shape, planes) = checkedOutputShape(input: input, kernelSize: kernelSize, stride: stride ?? kernelSize)
+        var argmax = [Int32](repeating: 0, count: shape.reduce(1, *))
+        let output = argmax.withUnsafeMutableBufferPointer {
+            pool(input, kernelSize: kernelSize, stride: stride ?? kernelSize, outputShape: shape, planes: planes, positions: $0.baseAddress!)
+        }
+        return Result(output: output, argmax: argmax)
+    }
+
+    /// The pooled tensor alone, for when no gradient will flow back (inference): the same
+    /// values as ``forward(input:kernelSize:stride:)`` without recording the arg-max.
+    public static func maxima(input: Tensor, kernelSize: Size2D = 2, stride: Size2D? = nil) -> Tensor {
+        let (shape, planes) = checkedOutputShape(input: input, kernelSize: kernelSize, stride: stride ?? kernelSize)
+        return pool(input, kernelSize: kernelSize, stride: stride ?? kernelSize, outputShape: shape, planes: planes, positions: nil)
+    }
+
+    private static func checkedOutputShape(input: Tensor, kernelSize: Size2D, stride: Size2D) -> (shape: [Int], planes: Int) {
         require(input.rank == 4, "max_pool2d: expected [N, C, H, W], got \(input.shape)")
         let inputSize = Size2D(input.shape[2], input.shape[3])
         require(
@@ -28,33 +43,42 @@ public enum MaxPooling2D {
                 && inputSize.height >= kernelSize.height && inputSize.width >= kernelSize.width,
             "max_pool2d: kernel \(kernelSize) with stride \(stride) does not fit input \(input.shape)")
         let out = outputSize(inputSize: inputSize, kernelSize: kernelSize, stride: stride)
-        let planes = input.shape[0] * input.shape[1]
-        let inputPlane = inputSize.height * inputSize.width, outputPlane = out.height * out.width
-        let output = Tensor(uninitializedShape: [input.shape[0], input.shape[1], out.height, out.width])
-        var argmax = [Int32](repeating: 0, count: planes * outputPlane)
-        argmax.withUnsafeMutableBufferPointer { argmaxBuffer in
-            nonisolated(unsafe) let source = input.storage.pointer, target = output.storage.pointer
-            nonisolated(unsafe) let positions = argmaxBuffer.baseAddress!
-            Parallel.forEach(planes) { plane in
-                let x = source + plane * inputPlane
-                for oy in 0..<out.height {
-                    for ox in 0..<out.width {
-                        var best = -Float.infinity, bestIndex = (oy * stride.height) * inputSize.width + ox * stride.width
-                        for ky in 0..<kernelSize.height {
-                            let row = (oy * stride.height + ky) * inputSize.width + ox * stride.width
-                            for kx in 0..<kernelSize.width where x[row + kx] > best || x[row + kx].isNaN {
-                                best = x[row + kx]
-                                bestIndex = row + kx
-                                if best.isNaN { break }
-                            }
+        return ([input.shape[0], input.shape[1], out.height, out.width], input.shape[0] * input.shape[1])
+    }
+
+    /// Pools every plane in parallel, writing each maximum's flat position in its input
+    /// plane to `positions` when given. Windows are read in row-major order and the first
+    /// maximum wins; a NaN wins over any number, the last NaN row's first NaN over earlier
+    /// ones.
+    private static func pool(
+        _ input: Tensor, kernelSize: Size2D, stride: Size2D, outputShape: [Int], planes: Int,
+        positions: UnsafeMutablePointer<Int32>?
+    ) -> Tensor {
+        let inputWidth = input.shape[3], inputPlane = input.shape[2] * inputWidth
+        let out = Size2D(outputShape[2], outputShape[3]), outputPlane = out.height * out.width
+        let output = Tensor(uninitializedShape: outputShape)
+        nonisolated(unsafe) let source = input.storage.pointer, target = output.storage.pointer, positions = positions
+        Parallel.forEach(planes) { plane in
+            let x = source + plane * inputPlane, y = target + plane * outputPlane
+            let indices = positions.map { $0 + plane * outputPlane }
+            for oy in 0..<out.height {
+                for ox in 0..<out.width {
+                    let corner = (oy * stride.height) * inputWidth + ox * stride.width
+                    var best = -Float.infinity, bestIndex = corner
+                    for ky in 0..<kernelSize.height {
+                        let row = corner + ky * inputWidth
+                        for kx in 0..<kernelSize.width where x[row + kx] > best || x[row + kx].isNaN {
+                            best = x[row + kx]
+                            bestIndex = row + kx
+                            if best.isNaN { break }
                         }
-                        target[plane * outputPlane + oy * out.width + ox] = best
-                        positions[plane * outputPlane + oy * out.width + ox] = Int32(bestIndex)
                     }
+                    y[oy * out.width + ox] = best
+                    indices?[oy * out.width + ox] = Int32(bestIndex)
                 }
             }
         }
-        return Result(output: output, argmax: argmax)
+        return output
     }
 
     /// Routes each output gradient to the input position that was the maximum.

@@ -16,6 +16,20 @@ struct PoolingAndResamplingTests {
         }
     }
 
+    @Test("pooling without a gradient scope gives the same values as with one, NaNs included")
+    func maximaWithoutArgmax() throws {
+        for reference in try FixtureCase.all(in: "max_pool2d.safetensors") {
+            let kernel = Size2D(reference.integer("kernel")), stride = Size2D(reference.integer("stride"))
+            var x = try reference.tensor("input")
+            x.withUnsafeMutableBufferPointer { $0[1] = .nan; $0[$0.count - 1] = .nan }
+            let recorded = MaxPooling2D.forward(input: x, kernelSize: kernel, stride: stride).output
+            let maxima = maxPool2d(x, kernelSize: kernel, stride: stride)
+            #expect(maxima.shape == recorded.shape)
+            #expect(zip(maxima.scalars, recorded.scalars).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(reference)")
+            #expect(maxima.scalars.contains { $0.isNaN })
+        }
+    }
+
     @Test("max pooling backward matches finite differences")
     func maxPoolFiniteDifferences() {
         // Distinct, well-separated values so that no perturbation changes the arg-max.
