@@ -26,23 +26,27 @@ public enum ChannelConcatenation {
         return output
     }
 
-    /// Splits `[N, ΣCᵢ, …]` back into tensors of `channelCounts[i]` channels.
+    /// Splits `[N, ΣCᵢ, …]` back into tensors of `channelCounts[i]` channels, copying the
+    /// images' parts in parallel.
     public static func split(_ tensor: Tensor, channelCounts: [Int]) -> [Tensor] {
         require(
             tensor.rank >= 2 && channelCounts.reduce(0, +) == tensor.shape[1],
             "split: channel counts \(channelCounts) do not sum to the channels of \(tensor.shape)")
-        let batch = tensor.shape[0], plane = tensor.shape.dropFirst(2).reduce(1, *)
-        var offset = 0
-        return channelCounts.map { channels in
+        let batch = tensor.shape[0], plane = tensor.shape.dropFirst(2).reduce(1, *), totalChannels = tensor.shape[1]
+        let parts = channelCounts.map { channels in
             var shape = tensor.shape
             shape[1] = channels
-            let part = Tensor(uninitializedShape: shape)
-            for image in 0..<batch {
-                (part.storage.pointer + image * channels * plane)
-                    .update(from: tensor.storage.pointer + (image * tensor.shape[1] + offset) * plane, count: channels * plane)
-            }
-            offset += channels
-            return part
+            return Tensor(uninitializedShape: shape)
         }
+        let offsets = channelCounts.indices.map { channelCounts[..<$0].reduce(0, +) }
+        nonisolated(unsafe) let source = tensor.storage.pointer
+        nonisolated(unsafe) let targets = parts.map(\.storage.pointer)
+        Parallel.forEach(batch * parts.count) { index in
+            let (image, part) = index.quotientAndRemainder(dividingBy: parts.count)
+            let channels = channelCounts[part]
+            (targets[part] + image * channels * plane)
+                .update(from: source + (image * totalChannels + offsets[part]) * plane, count: channels * plane)
+        }
+        return parts
     }
 }
