@@ -98,11 +98,16 @@ struct Lowering {
     private static func placements(
         _ sharing: Sharing, geometry g: ConvolutionGeometry, batch: Int
     ) -> (placements: [Placement], parts: Int) {
-        let cores = Parallel.workerCount
-        guard sharing == .tilesPerCore && cores > 1 && !g.isPointwise else {
+        let parts = parts(sharing, geometry: g)
+        guard parts > 1 else {
             return (placements(geometry: g, batch: batch, tileElements: Convolution2D.tileElements), 1)
         }
-        return (placements(geometry: g, batch: batch, evenlyFor: cores), cores)
+        return (placements(geometry: g, batch: batch, evenlyFor: parts), parts)
+    }
+
+    /// How many cores take turns over the tiles of a pass shared as `sharing`.
+    private static func parts(_ sharing: Sharing, geometry g: ConvolutionGeometry) -> Int {
+        sharing == .tilesPerCore && !g.isPointwise ? Parallel.workerCount : 1
     }
 
     /// The tiles for `sharing` and each part's buffers.
@@ -178,37 +183,12 @@ struct Lowering {
     private func forEachTile(of images: UnsafePointer<Float>, factors: Factors, sharing: Sharing, _ body: (Tile) -> Void) {
         Self.onePassAtATime.withLock { _ in
             let tiling = tiling(sharing)
-            guard tiling.parts > 1 else {
-                for placement in tiling.placements {
-                    if let columns = tiling.columnBuffers[0] { fillColumns(columns, of: images, at: placement, loop: Parallel.forEach) }
-                    withTile(
-                        at: placement, of: tiling, part: 0, columnsOf: UnsafeMutablePointer(mutating: images), factors: factors,
-                        loop: Parallel.forEach, body)
-                }
-                return
+            forEachPlacement(of: tiling, imagesOnOneCore: false) { placement, part, loop in
+                if let columns = tiling.columnBuffers[part] { fillColumns(columns, of: images, at: placement, loop: loop) }
+                withTile(
+                    at: placement, of: tiling, part: part, columnsOf: UnsafeMutablePointer(mutating: images), factors: factors,
+                    loop: loop, body)
             }
-            nonisolated(unsafe) let images = images, factors = factors
-            Self.onEachCore(tiling.parts, body) { part, body in
-                for index in stride(from: part, to: tiling.placements.count, by: tiling.parts) {
-                    let placement = tiling.placements[index]
-                    if let columns = tiling.columnBuffers[part] { fillColumns(columns, of: images, at: placement, loop: Self.serially) }
-                    withTile(
-                        at: placement, of: tiling, part: part, columnsOf: UnsafeMutablePointer(mutating: images), factors: factors,
-                        loop: Self.serially, body)
-                }
-            }
-        }
-    }
-
-    /// Runs `work(part, body)` for every part on a core of its own, with OpenBLAS on one
-    /// thread meanwhile (each core's GEMMs are its own).
-    private static func onEachCore(_ parts: Int, _ body: (Tile) -> Void, _ work: (Int, (Tile) -> Void) -> Void) {
-        let threads = BLAS.threadCount
-        BLAS.threadCount = 1
-        defer { BLAS.threadCount = threads }
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let body = body
-            Parallel.forEach(parts) { part in work(part, body) }
         }
     }
 
@@ -221,21 +201,33 @@ struct Lowering {
     ) {
         Self.onePassAtATime.withLock { _ in
             let tiling = tiling(sharing)
-            guard tiling.parts > 1 else {
-                for placement in tiling.placements {
-                    withTile(at: placement, of: tiling, part: 0, columnsOf: images, factors: .read(factors), loop: Parallel.forEach, body)
-                    if let columns = tiling.columnBuffers[0] { scatterColumns(columns, at: placement, onto: images, loop: Parallel.forEach) }
-                }
-                return
+            forEachPlacement(of: tiling, imagesOnOneCore: true) { placement, part, loop in
+                withTile(at: placement, of: tiling, part: part, columnsOf: images, factors: .read(factors), loop: loop, body)
+                if let columns = tiling.columnBuffers[part] { scatterColumns(columns, at: placement, onto: images, loop: loop) }
             }
-            // All tiles of one image go to the same core, in order: they scatter onto
-            // overlapping rows.
-            nonisolated(unsafe) let images = images
-            Self.onEachCore(tiling.parts, body) { part, body in
-                for (index, placement) in tiling.placements.enumerated()
-                where (placement.images.count > 1 ? index : placement.images.lowerBound) % tiling.parts == part {
-                    withTile(at: placement, of: tiling, part: part, columnsOf: images, factors: .read(factors), loop: Self.serially, body)
-                    if let columns = tiling.columnBuffers[part] { scatterColumns(columns, at: placement, onto: images, loop: Self.serially) }
+        }
+    }
+
+    /// Calls `visit(placement, part, loop)` for every tile of `tiling`: one after another
+    /// with loops split over the cores, or, with several parts, each core its own tiles
+    /// with serial loops and OpenBLAS on one thread meanwhile (each core's GEMMs are its
+    /// own). With `imagesOnOneCore`, all tiles of one image go to the same core, in order.
+    private func forEachPlacement(
+        of tiling: Tiling, imagesOnOneCore: Bool, _ visit: (Placement, _ part: Int, Loop) -> Void
+    ) {
+        guard tiling.parts > 1 else {
+            for placement in tiling.placements { visit(placement, 0, Parallel.forEach) }
+            return
+        }
+        let threads = BLAS.threadCount
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = threads }
+        withoutActuallyEscaping(visit) { visit in
+            nonisolated(unsafe) let visit = visit
+            Parallel.forEach(tiling.parts) { part in
+                for (index, placement) in tiling.placements.enumerated() {
+                    let owner = imagesOnOneCore && placement.images.count == 1 ? placement.images.lowerBound : index
+                    if owner % tiling.parts == part { visit(placement, part, Self.serially) }
                 }
             }
         }
@@ -281,7 +273,7 @@ struct Lowering {
     func sumOfProducts(columnsOf images: UnsafePointer<Float>, factors: UnsafePointer<Float>, shape: [Int]) -> Tensor {
         let count = factorChannels * geometry.columnRows
         let sharing = Self.sharing(of: .weightGradient, geometry: geometry, factorChannels: factorChannels, batch: batch)
-        let parts = Self.placements(sharing, geometry: geometry, batch: batch).parts
+        let parts = Self.parts(sharing, geometry: geometry)
         let sums = Tensor(shape: [parts * count], repeating: 0)
         nonisolated(unsafe) let target = sums.storage.pointer
         forEachTile(of: images, factors: .read(factors), sharing: sharing) { tile in

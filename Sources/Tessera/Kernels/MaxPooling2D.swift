@@ -20,10 +20,11 @@ public enum MaxPooling2D {
 
     /// Max pooling with `kernelSize` and `stride` (the stride defaults to the kernel size).
     public static func forward(input: Tensor, kernelSize: Size2D = 2, stride: Size2D? = nil) -> Result {
-        let (shape, planes) = checkedOutputShape(input: input, kernelSize: kernelSize, stride: stride ?? kernelSize)
+        let stride = stride ?? kernelSize
+        let shape = checkedOutputShape(input: input, kernelSize: kernelSize, stride: stride)
         var argmax = [Int32](repeating: 0, count: shape.reduce(1, *))
         let output = argmax.withUnsafeMutableBufferPointer {
-            pool(input, kernelSize: kernelSize, stride: stride ?? kernelSize, outputShape: shape, planes: planes, positions: $0.baseAddress!)
+            pool(input, kernelSize: kernelSize, stride: stride, outputShape: shape, positions: $0.baseAddress!)
         }
         return Result(output: output, argmax: argmax)
     }
@@ -31,11 +32,13 @@ public enum MaxPooling2D {
     /// The pooled tensor alone, for when no gradient will flow back (inference): the same
     /// values as ``forward(input:kernelSize:stride:)`` without recording the arg-max.
     public static func maxima(input: Tensor, kernelSize: Size2D = 2, stride: Size2D? = nil) -> Tensor {
-        let (shape, planes) = checkedOutputShape(input: input, kernelSize: kernelSize, stride: stride ?? kernelSize)
-        return pool(input, kernelSize: kernelSize, stride: stride ?? kernelSize, outputShape: shape, planes: planes, positions: nil)
+        let stride = stride ?? kernelSize
+        let shape = checkedOutputShape(input: input, kernelSize: kernelSize, stride: stride)
+        return pool(input, kernelSize: kernelSize, stride: stride, outputShape: shape, positions: nil)
     }
 
-    private static func checkedOutputShape(input: Tensor, kernelSize: Size2D, stride: Size2D) -> (shape: [Int], planes: Int) {
+    /// The output shape `[N, C, Ho, Wo]`, after checking that the kernel fits the input.
+    private static func checkedOutputShape(input: Tensor, kernelSize: Size2D, stride: Size2D) -> [Int] {
         require(input.rank == 4, "max_pool2d: expected [N, C, H, W], got \(input.shape)")
         let inputSize = Size2D(input.shape[2], input.shape[3])
         require(
@@ -43,7 +46,7 @@ public enum MaxPooling2D {
                 && inputSize.height >= kernelSize.height && inputSize.width >= kernelSize.width,
             "max_pool2d: kernel \(kernelSize) with stride \(stride) does not fit input \(input.shape)")
         let out = outputSize(inputSize: inputSize, kernelSize: kernelSize, stride: stride)
-        return ([input.shape[0], input.shape[1], out.height, out.width], input.shape[0] * input.shape[1])
+        return [input.shape[0], input.shape[1], out.height, out.width]
     }
 
     /// Pools every plane in parallel, writing each maximum's flat position in its input
@@ -51,10 +54,10 @@ public enum MaxPooling2D {
     /// maximum wins; a NaN wins over any number, the last NaN row's first NaN over earlier
     /// ones.
     private static func pool(
-        _ input: Tensor, kernelSize: Size2D, stride: Size2D, outputShape: [Int], planes: Int,
-        positions: UnsafeMutablePointer<Int32>?
+        _ input: Tensor, kernelSize: Size2D, stride: Size2D, outputShape: [Int], positions: UnsafeMutablePointer<Int32>?
     ) -> Tensor {
         let inputWidth = input.shape[3], inputPlane = input.shape[2] * inputWidth
+        let planes = outputShape[0] * outputShape[1]
         let out = Size2D(outputShape[2], outputShape[3]), outputPlane = out.height * out.width
         let output = Tensor(uninitializedShape: outputShape)
         nonisolated(unsafe) let source = input.storage.pointer, target = output.storage.pointer, positions = positions
