@@ -14,7 +14,9 @@ struct SuiteBenchCommand: ParsableCommand {
             that its peak RSS is its own; with --compare-pytorch, scripts/bench_pytorch.py runs \
             the same model right after it (oneDNN, then its im2col path), so drift hits both. \
             With --rounds N the three runs repeat N times in turn and each framework keeps its \
-            fastest round: on a shared machine, the one least disturbed by other tenants.
+            fastest round: on a shared machine, the one least disturbed by other tenants. With \
+            more than one thread, each round also times Tessera on one thread, right after its \
+            multi-threaded run, for the speed-up from 1 to N threads.
             """)
 
     @Option(parsing: .upToNextOption, help: "Configurations to run (i, ii, iii).")
@@ -42,7 +44,10 @@ struct SuiteBenchCommand: ParsableCommand {
         if !json {
             print(try capture(selfArguments(["gemm", "--threads", String(threads)])))
         }
-        var rows = TextTable(["config", "Tessera ms/step", "PyTorch", "ratio", "PyTorch im2col", "ratio", "infer ms", "PyTorch", "ratio", "RSS MB", "PyTorch", "ratio"])
+        var rows = TextTable([
+            "config", "Tessera ms/step", "PyTorch", "ratio", "PyTorch im2col", "ratio", "infer ms", "PyTorch", "ratio",
+            "RSS MB", "PyTorch", "ratio", "1→\(threads) threads",
+        ])
         for configuration in config {
             let shape = configuration.shape
             if !json && !skipLayers {
@@ -54,8 +59,13 @@ struct SuiteBenchCommand: ParsableCommand {
                 ]))))
             }
             var tesseraRounds: [StepBenchResult] = [], pytorchRounds: [StepBenchResult] = [], im2colRounds: [StepBenchResult] = []
+            var singleThreadRounds: [StepBenchResult] = []
+            func step(threads: Int) throws -> StepBenchResult {
+                try decode(capture(selfArguments(["step", "--config", configuration.rawValue, "--threads", String(threads), "--json"])))
+            }
             for _ in 0..<rounds {
-                tesseraRounds.append(try decode(capture(selfArguments(["step", "--config", configuration.rawValue, "--threads", String(threads), "--json"]))))
+                tesseraRounds.append(try step(threads: threads))
+                if threads > 1 { singleThreadRounds.append(try step(threads: 1)) }
                 if let script {
                     let base = [script, "--config", configuration.rawValue, "--threads", String(threads)]
                     pytorchRounds.append(try decode(capture(["/usr/bin/env", "python3"] + base)))
@@ -64,8 +74,10 @@ struct SuiteBenchCommand: ParsableCommand {
             }
             let tessera = Self.fastest(tesseraRounds)!
             let pytorch = Self.fastest(pytorchRounds), pytorchIm2col = Self.fastest(im2colRounds)
+            let threadSpeedUp = Self.fastest(singleThreadRounds).map { $0.trainMilliseconds / tessera.trainMilliseconds }
             if json {
                 var line = String(tessera.json.dropLast())
+                if let threadSpeedUp { line += String(format: ", \"train_speedup_vs_1_thread\": %.3f", threadSpeedUp) }
                 if let pytorch, let pytorchIm2col {
                     line += ", \"pytorch\": \(pytorch.json), \"pytorch_im2col\": \(pytorchIm2col.json)"
                     line += String(format: ", \"train_speedup_vs_pytorch\": %.3f", pytorch.trainMilliseconds / tessera.trainMilliseconds)
@@ -86,10 +98,15 @@ struct SuiteBenchCommand: ParsableCommand {
                 ratio(pytorch?.inferMilliseconds, tessera.inferMilliseconds),
                 String(format: "%.0f", tessera.peakRSSMegabytes), pytorch.map { String(format: "%.0f", $0.peakRSSMegabytes) } ?? "—",
                 pytorch.map { String(format: "%.2f×", tessera.peakRSSMegabytes / $0.peakRSSMegabytes) } ?? "—",
+                threadSpeedUp.map { String(format: "%.2f×", $0) } ?? "—",
             ])
         }
         if !json {
-            print("\nspeed ratios are PyTorch time / Tessera time (above 1: Tessera faster); RSS ratio is Tessera / PyTorch\n" + rows.rendered)
+            print("""
+
+                speed ratios are PyTorch time / Tessera time (above 1: Tessera faster); RSS ratio is Tessera / PyTorch; \
+                1→\(threads) threads is Tessera's training step on 1 thread / on \(threads)
+                """ + "\n" + rows.rendered)
             if !comparePytorch { print("(add --compare-pytorch to run PyTorch alongside: pip install torch)") }
         }
     }
