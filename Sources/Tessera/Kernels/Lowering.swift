@@ -180,10 +180,12 @@ struct Lowering {
     /// factor is scattered to its tensor after `body`. With ``Sharing/tilesPerCore`` the
     /// cores take turns over the tiles, each running `body` (which must then not start a
     /// multi-threaded GEMM) on its own tiles only.
-    private func forEachTile(of images: UnsafePointer<Float>, factors: Factors, sharing: Sharing, _ body: (Tile) -> Void) {
+    private func forEachTile(
+        of images: UnsafePointer<Float>, factors: Factors, sharing: Sharing, division: Division, _ body: (Tile) -> Void
+    ) {
         Self.onePassAtATime.withLock { _ in
             let tiling = tiling(sharing)
-            forEachPlacement(of: tiling, imagesOnOneCore: false) { placement, part, loop in
+            forEachPlacement(of: tiling, division: division, imagesOnOneCore: false) { placement, part, loop in
                 if let columns = tiling.columnBuffers[part] { fillColumns(columns, of: images, at: placement, loop: loop) }
                 withTile(
                     at: placement, of: tiling, part: part, columnsOf: UnsafeMutablePointer(mutating: images), factors: factors,
@@ -201,33 +203,60 @@ struct Lowering {
     ) {
         Self.onePassAtATime.withLock { _ in
             let tiling = tiling(sharing)
-            forEachPlacement(of: tiling, imagesOnOneCore: true) { placement, part, loop in
+            forEachPlacement(of: tiling, division: .firstFree, imagesOnOneCore: true) { placement, part, loop in
                 withTile(at: placement, of: tiling, part: part, columnsOf: images, factors: .read(factors), loop: loop, body)
                 if let columns = tiling.columnBuffers[part] { scatterColumns(columns, at: placement, onto: images, loop: loop) }
             }
         }
     }
 
+    /// How the cores of a pass with tiles per core divide its tiles.
+    enum Division {
+        /// A core that is done with a tile takes the next one nobody has taken, so neither
+        /// waits for the other while tiles are left: for passes whose results do not depend
+        /// on which core computes a tile.
+        case firstFree
+        /// Tile `i` goes to core `i % cores`, so that each core's sums over its tiles come
+        /// out the same in every run.
+        case fixedTurns
+    }
+
     /// Calls `visit(placement, part, loop)` for every tile of `tiling`: one after another
     /// with loops split over the cores, or, with several parts, each core its own tiles
-    /// with serial loops and OpenBLAS on one thread meanwhile (each core's GEMMs are its
-    /// own). With `imagesOnOneCore`, all tiles of one image go to the same core, in order.
+    /// (divided as `division` says) with serial loops and OpenBLAS on one thread meanwhile
+    /// (each core's GEMMs are its own). With `imagesOnOneCore`, all tiles of one image go
+    /// to the same core, in order.
     private func forEachPlacement(
-        of tiling: Tiling, imagesOnOneCore: Bool, _ visit: (Placement, _ part: Int, Loop) -> Void
+        of tiling: Tiling, division: Division, imagesOnOneCore: Bool, _ visit: (Placement, _ part: Int, Loop) -> Void
     ) {
         guard tiling.parts > 1 else {
             for placement in tiling.placements { visit(placement, 0, Parallel.forEach) }
             return
         }
+        // Runs of placements that one core takes together, in order.
+        var units: [Range<Int>] = []
+        for (index, placement) in tiling.placements.enumerated() {
+            if imagesOnOneCore, let last = units.last, tiling.placements[last.lowerBound].images == placement.images {
+                units[units.count - 1] = last.lowerBound..<index + 1
+            } else {
+                units.append(index..<index + 1)
+            }
+        }
         let threads = BLAS.threadCount
         BLAS.threadCount = 1
         defer { BLAS.threadCount = threads }
+        let nextUnit = Atomic<Int>(0)
         withoutActuallyEscaping(visit) { visit in
             nonisolated(unsafe) let visit = visit
             Parallel.forEach(tiling.parts) { part in
-                for (index, placement) in tiling.placements.enumerated() {
-                    let owner = imagesOnOneCore && placement.images.count == 1 ? placement.images.lowerBound : index
-                    if owner % tiling.parts == part { visit(placement, part, Self.serially) }
+                func take(_ unit: Range<Int>) {
+                    for index in unit { visit(tiling.placements[index], part, Self.serially) }
+                }
+                switch division {
+                case .firstFree:
+                    while case let unit = nextUnit.add(1, ordering: .relaxed).oldValue, unit < units.count { take(units[unit]) }
+                case .fixedTurns:
+                    for unit in stride(from: part, to: units.count, by: tiling.parts) { take(units[unit]) }
                 }
             }
         }
@@ -238,7 +267,7 @@ struct Lowering {
     /// convolution, the input gradient of a transposed one. Each core takes tiles of its own.
     func weightTimesColumns(of images: UnsafePointer<Float>, weight: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
         nonisolated(unsafe) let weight = weight
-        forEachTile(of: images, factors: .written(output), sharing: .tilesPerCore) { tile in
+        forEachTile(of: images, factors: .written(output), sharing: .tilesPerCore, division: .firstFree) { tile in
             // F[R, P] = W[R, K] · cols[K, P]: M = R, N = P, K = K.
             BLAS.gemm(
                 m: factorChannels, n: tile.width, k: geometry.columnRows,
@@ -276,7 +305,7 @@ struct Lowering {
         let parts = Self.parts(sharing, geometry: geometry)
         let sums = Tensor(shape: [parts * count], repeating: 0)
         nonisolated(unsafe) let target = sums.storage.pointer
-        forEachTile(of: images, factors: .read(factors), sharing: sharing) { tile in
+        forEachTile(of: images, factors: .read(factors), sharing: sharing, division: .fixedTurns) { tile in
             // W[R, K] += F[R, P] · cols[K, P]ᵀ: M = R, N = K, K = P, B transposed.
             BLAS.gemm(
                 transposeB: true, m: factorChannels, n: geometry.columnRows, k: tile.width,
