@@ -233,6 +233,21 @@ struct TiledConvolutionTests {
         #expect(gaps.data < 1e-4 && gaps.weight < 1e-4, "\(gaps)")
     }
 
+    /// Images cut into several row tiles, in batches of 1 and 3 (shared tiles) and 2 (each
+    /// core its own images): every row of the input gradient must be zeroed before a tile
+    /// adds to it. The gradient gets a buffer the pool has just had back full of NaN, so a
+    /// row left as it was shows.
+    @Test("the input gradient of row tiles overwrites every row of a reused buffer",
+          arguments: [[1, 16, 64, 64], [3, 16, 50, 50], [2, 16, 64, 64]])
+    func rowTilesOverwriteReusedBuffer(shape: [Int]) {
+        var generator = RandomGenerator(seed: 17)
+        let x = Tensor.normal(shape, using: &generator)
+        let weight = Tensor.normal([4, shape[1], 3, 3], using: &generator)
+        _ = Tensor(shape: shape, repeating: .nan)
+        let gaps = adjointGaps(x: x, weight: weight, padding: 1)
+        #expect(gaps.data < 1e-4 && gaps.weight < 1e-4, "\(gaps)")
+    }
+
     @Test("transposed convolution across several tiles is the adjoint of its backward passes")
     func transposedAcrossTiles() {
         var generator = RandomGenerator(seed: 14)
