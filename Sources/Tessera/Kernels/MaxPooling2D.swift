@@ -61,27 +61,51 @@ public enum MaxPooling2D {
         let out = Size2D(outputShape[2], outputShape[3]), outputPlane = out.height * out.width
         let output = Tensor(uninitializedShape: outputShape)
         nonisolated(unsafe) let source = input.storage.pointer, target = output.storage.pointer, positions = positions
+        let halving = kernelSize == 2 && stride == 2 && positions == nil
         Parallel.forEach(planes) { plane in
             let x = source + plane * inputPlane, y = target + plane * outputPlane
             let indices = positions.map { $0 + plane * outputPlane }
             for oy in 0..<out.height {
-                for ox in 0..<out.width {
-                    let corner = (oy * stride.height) * inputWidth + ox * stride.width
-                    var best = -Float.infinity, bestIndex = corner
+                let firstRow = x + oy * stride.height * inputWidth, outputRow = y + oy * out.width
+                let vectorised = halving ? maximaOfSquares(below: firstRow, inputWidth: inputWidth, count: out.width, into: outputRow) : 0
+                for ox in vectorised..<out.width {
+                    var best = -Float.infinity, bestIndex = ox * stride.width
                     for ky in 0..<kernelSize.height {
-                        let row = corner + ky * inputWidth
-                        for kx in 0..<kernelSize.width where x[row + kx] > best || x[row + kx].isNaN {
-                            best = x[row + kx]
+                        let row = ox * stride.width + ky * inputWidth
+                        for kx in 0..<kernelSize.width where firstRow[row + kx] > best || firstRow[row + kx].isNaN {
+                            best = firstRow[row + kx]
                             bestIndex = row + kx
                             if best.isNaN { break }
                         }
                     }
-                    y[oy * out.width + ox] = best
-                    indices?[oy * out.width + ox] = Int32(bestIndex)
+                    outputRow[ox] = best
+                    indices?[oy * out.width + ox] = Int32(oy * stride.height * inputWidth + bestIndex)
                 }
             }
         }
         return output
+    }
+
+    /// The maxima of the 2×2 windows (stride 2) whose top rows start at `firstRow`, eight
+    /// at a time, each taken in the scalar loop's order so that ties and signed zeros come
+    /// out the same; stops at the first group holding a NaN (the scalar loop picks which
+    /// NaN wins). Returns how many of the `count` maxima it wrote.
+    @inline(__always)
+    private static func maximaOfSquares(
+        below firstRow: UnsafePointer<Float>, inputWidth: Int, count: Int, into output: UnsafeMutablePointer<Float>
+    ) -> Int {
+        var written = 0
+        while written + 8 <= count {
+            let upper = LaneAccess.load(firstRow + 2 * written), lower = LaneAccess.load(firstRow + inputWidth + 2 * written)
+            guard all(upper .== upper) && all(lower .== lower) else { break }
+            var best = upper.evenHalf
+            best.replace(with: upper.oddHalf, where: upper.oddHalf .> best)
+            best.replace(with: lower.evenHalf, where: lower.evenHalf .> best)
+            best.replace(with: lower.oddHalf, where: lower.oddHalf .> best)
+            UnsafeMutableRawPointer(output + written).storeBytes(of: best, as: SIMD8<Float>.self)
+            written += 8
+        }
+        return written
     }
 
     /// Routes each output gradient to the input position that was the maximum.

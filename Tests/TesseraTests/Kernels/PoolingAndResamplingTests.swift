@@ -30,6 +30,25 @@ struct PoolingAndResamplingTests {
         }
     }
 
+    /// Rows long enough for 2×2 pooling to take eight windows at a time, with ties,
+    /// signed zeros, infinities and NaNs (each rule of the scalar loop) inside such groups.
+    @Test("2×2 pooling eight windows at a time gives the scalar loop's values bit for bit")
+    func vectorisedHalvingMatchesScalar() {
+        var generator = RandomGenerator(seed: 3)
+        var x = Tensor.uniform([2, 3, 10, 37], low: -1, high: 1, using: &generator).map { ($0 * 4).rounded() / 4 }
+        x.withUnsafeMutableBufferPointer { values in
+            for (index, value) in [(0, Float(0.0)), (1, -0.0), (37, -0.0), (38, 0.0), (2, -.infinity), (3, -.infinity),
+                                   (39, -.infinity), (40, -.infinity), (100, .infinity), (450, .nan), (488, -.nan)] {
+                values[index] = value
+            }
+        }
+        let recorded = MaxPooling2D.forward(input: x).output
+        let maxima = maxPool2d(x)
+        #expect(maxima.shape == [2, 3, 5, 18])
+        #expect(zip(maxima.scalars, recorded.scalars).allSatisfy { $0.bitPattern == $1.bitPattern })
+        #expect(maxima.scalars.contains { $0.isNaN } && maxima.scalars.contains { $0 == -.infinity })
+    }
+
     @Test("max pooling backward matches finite differences")
     func maxPoolFiniteDifferences() {
         // Distinct, well-separated values so that no perturbation changes the arg-max.
