@@ -48,6 +48,30 @@ struct NormalisationAndActivationTests {
         #expect(failures.allSatisfy { $0 == nil }, "\(failures)")
     }
 
+    /// Planes of 35 and 40 elements: groups of sixteen lanes and a remainder, with a NaN,
+    /// negative zeros (which β = −0 keeps at −0 before the ReLU) and values on both sides
+    /// of the kink.
+    @Test("fused batch norm + ReLU forward equals batch norm followed by ReLU bit for bit", arguments: [[2, 3, 5, 7], [1, 2, 5, 8]])
+    func fusedRectifiedForward(shape: [Int]) {
+        var generator = RandomGenerator(seed: 8)
+        var x = Tensor.normal(shape, using: &generator)
+        x.withUnsafeMutableBufferPointer { values in
+            values[3] = .nan
+            for index in stride(from: 5, to: values.count, by: 9) { values[index] = -0.0 }
+        }
+        let channels = shape[1]
+        let weight = Tensor.normal([channels], using: &generator)
+        let bias = Tensor(shape: [channels], repeating: -0.0)
+        let mean = Tensor(shape: [channels], repeating: 0), variance = Tensor.uniform([channels], low: 0.5, high: 2, using: &generator)
+        func normalised(rectify: Bool) -> Tensor {
+            BatchNormalization.inferenceForward(
+                input: x, weight: weight, bias: bias, runningMean: mean, runningVariance: variance, rectify: rectify).output
+        }
+        let fused = normalised(rectify: true), composed = Activation.relu(normalised(rectify: false))
+        #expect(zip(fused.scalars, composed.scalars).allSatisfy { $0.bitPattern == $1.bitPattern })
+        #expect(fused.scalars.contains { $0.isNaN } && fused.scalars.contains { $0 > 0 } && fused.scalars.contains(0))
+    }
+
     @Test("fused batch norm + ReLU backward equals ReLU backward followed by batch norm backward", arguments: [true, false])
     func fusedRectifiedBackward(training: Bool) {
         var generator = RandomGenerator(seed: 7)
