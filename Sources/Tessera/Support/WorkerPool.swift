@@ -70,9 +70,17 @@ package final class WorkerPool: @unchecked Sendable {
         while true {
             seen = waitForJob(after: seen)
             CorePinning.pinWorkerOnFirstUse()
-            if let job, part < job.parts { job.body(part) }
+            runCurrentJob(part: part)
             pending.subtract(1, ordering: .releasing)
         }
+    }
+
+    /// Runs `part` of the current job, if it has one. Not inlined, so that the worker's
+    /// reference to the job's body is gone before it reports the part done: `run` checks,
+    /// as soon as every part is done, that the body did not escape.
+    @inline(never)
+    private func runCurrentJob(part: Int) {
+        if let job, part < job.parts { job.body(part) }
     }
 
     /// Spins, then sleeps, until a job newer than generation `seen` is posted; returns its
