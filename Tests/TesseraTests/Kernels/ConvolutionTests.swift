@@ -189,6 +189,16 @@ struct TiledConvolutionTests {
         return (dataGap, weightGap)
     }
 
+    /// A 3×3 convolution with padding 1 of `x`: its forward pass against the naive loop,
+    /// both backward passes by the adjoint identities.
+    func expectConvolvesExactly(_ x: Tensor, _ weight: Tensor, sourceLocation: SourceLocation = #_sourceLocation) {
+        let y = Convolution2D.forward(input: x, weight: weight, padding: 1)
+        let expected = Naive.conv2d(input: x, weight: weight, bias: nil, stride: 1, padding: 1, dilation: 1)
+        #expect(y.isApproximatelyEqual(to: expected, relativeTolerance: 1e-4, absoluteTolerance: 1e-4), sourceLocation: sourceLocation)
+        let gaps = adjointGaps(x: x, weight: weight, padding: 1)
+        #expect(gaps.data < 1e-4 && gaps.weight < 1e-4, "\(gaps)", sourceLocation: sourceLocation)
+    }
+
     @Test("an image whose column matrix spans several tiles convolves exactly as the naive loop")
     func forwardAcrossTiles() {
         var generator = RandomGenerator(seed: 13)
@@ -196,11 +206,7 @@ struct TiledConvolutionTests {
         let weight = Tensor.normal([2, 16, 3, 3], using: &generator)
         let g = Convolution2D.geometry(inputShape: x.shape, weightShape: weight.shape, stride: 1, padding: 1, dilation: 1)
         #expect(g.outputRowTiles(maximumElements: Convolution2D.tileElements).count > 1)
-        let y = Convolution2D.forward(input: x, weight: weight, padding: 1)
-        let expected = Naive.conv2d(input: x, weight: weight, bias: nil, stride: 1, padding: 1, dilation: 1)
-        #expect(y.isApproximatelyEqual(to: expected, relativeTolerance: 1e-4, absoluteTolerance: 1e-4))
-        let gaps = adjointGaps(x: x, weight: weight, padding: 1)
-        #expect(gaps.data < 1e-4 && gaps.weight < 1e-4, "\(gaps)")
+        expectConvolvesExactly(x, weight)
     }
 
     @Test("small images grouped several to a tile, the last group partial, convolve exactly as the naive loop")
@@ -210,11 +216,7 @@ struct TiledConvolutionTests {
         let weight = Tensor.normal([3, 48, 3, 3], using: &generator)
         // 432·576 column floats per image: four images to a tile, then one.
         #expect(Convolution2D.tileElements / (48 * 9 * 576) == 4)
-        let y = Convolution2D.forward(input: x, weight: weight, padding: 1)
-        let expected = Naive.conv2d(input: x, weight: weight, bias: nil, stride: 1, padding: 1, dilation: 1)
-        #expect(y.isApproximatelyEqual(to: expected, relativeTolerance: 1e-4, absoluteTolerance: 1e-4))
-        let gaps = adjointGaps(x: x, weight: weight, padding: 1)
-        #expect(gaps.data < 1e-4 && gaps.weight < 1e-4, "\(gaps)")
+        expectConvolvesExactly(x, weight)
     }
 
     /// Batches of 5, 1 and 3 images: groups of images (the last partial), or row ranges of
@@ -226,11 +228,7 @@ struct TiledConvolutionTests {
         var generator = RandomGenerator(seed: 16)
         let x = Tensor.normal(shape, using: &generator)
         let weight = Tensor.normal([3, shape[1], 3, 3], using: &generator)
-        let y = Convolution2D.forward(input: x, weight: weight, padding: 1)
-        let expected = Naive.conv2d(input: x, weight: weight, bias: nil, stride: 1, padding: 1, dilation: 1)
-        #expect(y.isApproximatelyEqual(to: expected, relativeTolerance: 1e-4, absoluteTolerance: 1e-4))
-        let gaps = adjointGaps(x: x, weight: weight, padding: 1)
-        #expect(gaps.data < 1e-4 && gaps.weight < 1e-4, "\(gaps)")
+        expectConvolvesExactly(x, weight)
     }
 
     /// Images cut into several row tiles, in batches of 1 and 3 (shared tiles) and 2 (each
