@@ -299,26 +299,35 @@ struct Lowering {
     /// matrices come from `images` and whose `F` for each image is that image's
     /// `[R, Ho·Wo]` matrix of `factors`. When the `R × K` sums are small, each core sums
     /// tiles of its own into sums of its own, added up at the end.
+    ///
+    /// The first tile of each core's sums overwrites them (GEMM with β = 0) and the first
+    /// core sums straight into the result: nothing is zero-filled or copied beforehand.
     func sumOfProducts(columnsOf images: UnsafePointer<Float>, factors: UnsafePointer<Float>, shape: [Int]) -> Tensor {
         let count = factorChannels * geometry.columnRows
         let sharing = Self.sharing(of: .weightGradient, geometry: geometry, factorChannels: factorChannels, batch: batch)
         let parts = Self.parts(sharing, geometry: geometry)
-        let sums = Tensor(shape: [parts * count], repeating: 0)
-        nonisolated(unsafe) let target = sums.storage.pointer
+        let result = Tensor(uninitializedShape: shape)
+        let otherSums = Tensor(uninitializedShape: [(parts - 1) * count])
+        let started = UnsafeMutablePointer<Bool>.allocate(capacity: parts)
+        started.initialize(repeating: false, count: parts)
+        defer { started.deallocate() }
+        nonisolated(unsafe) let sums = [result.storage.pointer] + (1..<parts).map { otherSums.storage.pointer + ($0 - 1) * count }
+        nonisolated(unsafe) let startedParts = started
         forEachTile(of: images, factors: .read(factors), sharing: sharing, division: .fixedTurns) { tile in
-            // W[R, K] += F[R, P] · cols[K, P]ᵀ: M = R, N = K, K = P, B transposed.
+            // W[R, K] (+)= F[R, P] · cols[K, P]ᵀ: M = R, N = K, K = P, B transposed.
             BLAS.gemm(
                 transposeB: true, m: factorChannels, n: geometry.columnRows, k: tile.width,
                 a: tile.factors, lda: tile.factorStride,
                 b: tile.columns, ldb: tile.width,
-                beta: 1,
-                c: target + tile.part * count, ldc: geometry.columnRows)
+                beta: startedParts[tile.part] ? 1 : 0,
+                c: sums[tile.part], ldc: geometry.columnRows)
+            startedParts[tile.part] = true
         }
-        let result = Tensor(uninitializedShape: shape)
-        let sum = result.storage.pointer
-        sum.update(from: target, count: count)
-        for part in 1..<parts {
-            for index in 0..<count { sum[index] += target[part * count + index] }
+        let sum = sums[0]
+        if !started[0] { sum.update(repeating: 0, count: count) }
+        for part in 1..<parts where started[part] {
+            let other = sums[part]
+            for index in 0..<count { sum[index] += other[index] }
         }
         return result
     }

@@ -246,6 +246,22 @@ struct TiledConvolutionTests {
         #expect(gaps.data < 1e-4 && gaps.weight < 1e-4, "\(gaps)")
     }
 
+    /// The weight gradient's GEMMs overwrite each core's sums with their first tile, and
+    /// the first core's sums are the result: both come from the pool, here just returned
+    /// full of NaN. With a single row of output there is one tile, and the second core has
+    /// no sums to add.
+    @Test("the weight gradient overwrites reused buffers, also when a core gets no tile", .serialized,
+          arguments: [[2, 32, 20, 20], [1, 32, 1, 24]])
+    func weightGradientOverwritesReusedBuffers(shape: [Int]) {
+        var generator = RandomGenerator(seed: 18)
+        let x = Tensor.normal(shape, using: &generator)
+        let weight = Tensor.normal([64, shape[1], 3, 3], using: &generator)
+        // Three: the adjoint check's other weight takes one before the gradient.
+        _ = (0..<3).map { _ in Tensor(shape: weight.shape, repeating: .nan) }
+        let gaps = adjointGaps(x: x, weight: weight, padding: 1)
+        #expect(gaps.weight < 1e-4, "\(gaps)")
+    }
+
     @Test("transposed convolution across several tiles is the adjoint of its backward passes")
     func transposedAcrossTiles() {
         var generator = RandomGenerator(seed: 14)
