@@ -1,21 +1,29 @@
 extension Tensor {
-    /// Applies `operation` (a pure arithmetic operator) to each pair of elements of two
-    /// tensors of equal shape, on several cores for large tensors. Always inlined, so that
-    /// each operator's loop is compiled with the operator in it (not called per element).
-    @inline(__always)
-    static func zipElements(
-        _ lhs: Tensor, _ rhs: Tensor, operator name: String, _ operation: (Float, Float) -> Float
-    ) -> Tensor {
+    /// The arithmetic operators applied element by element to two tensors of equal shape.
+    enum ElementwiseOperator: String {
+        case add = "+", subtract = "-", multiply = "*", divide = "/"
+
+        /// `c[i] = a[i] ∘ b[i]` over `range`, in a loop with the operator in it (so that it
+        /// vectorises), not a call per element.
+        func apply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>, over range: Range<Int>) {
+            switch self {
+            case .add: for index in range { c[index] = a[index] + b[index] }
+            case .subtract: for index in range { c[index] = a[index] - b[index] }
+            case .multiply: for index in range { c[index] = a[index] * b[index] }
+            case .divide: for index in range { c[index] = a[index] / b[index] }
+            }
+        }
+    }
+
+    /// `lhs ∘ rhs` element by element, on several cores for large tensors.
+    static func zipElements(_ lhs: Tensor, _ rhs: Tensor, _ operation: ElementwiseOperator) -> Tensor {
         require(
             lhs.shape == rhs.shape,
-            "Tensor \(name): shapes \(lhs.shape) and \(rhs.shape) differ")
+            "Tensor \(operation.rawValue): shapes \(lhs.shape) and \(rhs.shape) differ")
         let result = Tensor(uninitializedShape: lhs.shape)
         nonisolated(unsafe) let a = lhs.storage.pointer, b = rhs.storage.pointer, c = result.storage.pointer
-        withoutActuallyEscaping(operation) { operation in
-            nonisolated(unsafe) let operation = operation
-            Parallel.forEachRange(lhs.count, grain: 1 << 15) { range in
-                for index in range { c[index] = operation(a[index], b[index]) }
-            }
+        Parallel.forEachRange(lhs.count, grain: 1 << 15) { range in
+            operation.apply(a, b, into: c, over: range)
         }
         return result
     }
@@ -31,21 +39,21 @@ extension Tensor {
     }
 
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
-        Tape.record(zipElements(lhs, rhs, operator: "+", +), inputs: [lhs, rhs]) { [$0, $0] }
+        Tape.record(zipElements(lhs, rhs, .add), inputs: [lhs, rhs]) { [$0, $0] }
     }
 
     public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
-        Tape.record(zipElements(lhs, rhs, operator: "-", -), inputs: [lhs, rhs]) { [$0, -$0] }
+        Tape.record(zipElements(lhs, rhs, .subtract), inputs: [lhs, rhs]) { [$0, -$0] }
     }
 
     public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
         let (a, b) = (lhs.detached(), rhs.detached())
-        return Tape.record(zipElements(lhs, rhs, operator: "*", *), inputs: [lhs, rhs]) { [$0 * b, $0 * a] }
+        return Tape.record(zipElements(lhs, rhs, .multiply), inputs: [lhs, rhs]) { [$0 * b, $0 * a] }
     }
 
     public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
         let (a, b) = (lhs.detached(), rhs.detached())
-        return Tape.record(zipElements(lhs, rhs, operator: "/", /), inputs: [lhs, rhs]) { gradient in
+        return Tape.record(zipElements(lhs, rhs, .divide), inputs: [lhs, rhs]) { gradient in
             [gradient / b, -(gradient * a) / (b * b)]
         }
     }
