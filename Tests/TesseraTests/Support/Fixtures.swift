@@ -17,13 +17,20 @@ enum Fixtures {
         try SafeTensors.read(from: url(name))
     }
 
-    /// A fresh empty folder for a test's files.
+    /// A fresh empty folder for a test's files, inside ``temporaryRoot``.
     static func temporaryFolder() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("tessera-tests-\(UUID().uuidString)")
+        let folder = temporaryRoot.appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         return folder
     }
+
+    /// The one folder that holds every test folder of this test process, removed with
+    /// everything in it when the process exits.
+    private static let temporaryRoot: URL = {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-tests-\(UUID().uuidString)")
+        atexit { try? FileManager.default.removeItem(at: Fixtures.temporaryRoot) }
+        return root
+    }()
 }
 
 extension SafeTensors {
