@@ -113,7 +113,9 @@ struct GemmShape {
 }
 
 /// sgemm calls of given shapes and transposes on preallocated operands: the reference a
-/// layer's pass is compared with, issuing the same GEMMs as the layer.
+/// layer's pass is compared with, issuing the same GEMMs as the layer. Every operand's
+/// rows are padded as a ``Workspace`` pads column matrices for the BLAS kernels in use, so
+/// that the reference is not slowed by power-of-two strides the layer avoids.
 struct BareGemm {
     let transposeA: Bool, transposeB: Bool
     let shapes: [GemmShape]
@@ -122,12 +124,15 @@ struct BareGemm {
     init(transposeA: Bool, transposeB: Bool, shapes: [GemmShape]) {
         (self.transposeA, self.transposeB, self.shapes) = (transposeA, transposeB, shapes)
         var generator = RandomGenerator(seed: 2)
-        a = Tensor.uniform([shapes.map { $0.m * $0.k }.max() ?? 0], using: &generator)
-        b = Tensor.uniform([shapes.map { $0.k * $0.n }.max() ?? 0], using: &generator)
-        c = Tensor.zeros([shapes.map { $0.m * $0.n }.max() ?? 0])
+        let pad = Self.padding
+        a = Tensor.uniform([shapes.map { ($0.m + pad) * ($0.k + pad) }.max() ?? 0], using: &generator)
+        b = Tensor.uniform([shapes.map { ($0.k + pad) * ($0.n + pad) }.max() ?? 0], using: &generator)
+        c = Tensor.zeros([shapes.map { $0.m * ($0.n + pad) }.max() ?? 0])
     }
 
     /// One timed unit: one call per shape. The output buffer is private to this value.
+    private static let padding = Workspace.rowPaddingForBLASKernels
+
     func run() {
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
@@ -135,9 +140,9 @@ struct BareGemm {
                     for shape in shapes {
                         BLAS.gemm(
                             transposeA: transposeA, transposeB: transposeB, m: shape.m, n: shape.n, k: shape.k,
-                            a: a.baseAddress!, lda: transposeA ? shape.m : shape.k,
-                            b: b.baseAddress!, ldb: transposeB ? shape.k : shape.n,
-                            c: UnsafeMutablePointer(mutating: c.baseAddress!), ldc: shape.n)
+                            a: a.baseAddress!, lda: (transposeA ? shape.m : shape.k) + Self.padding,
+                            b: b.baseAddress!, ldb: (transposeB ? shape.k : shape.n) + Self.padding,
+                            c: UnsafeMutablePointer(mutating: c.baseAddress!), ldc: shape.n + Self.padding)
                     }
                 }
             }

@@ -22,6 +22,12 @@ public enum BLAS {
         openblas_get_corename().map { String(cString: $0) } ?? "unknown"
     }
 
+    /// Whether OpenBLAS runs its AVX-512 kernels (cores SkylakeX, Cooperlake,
+    /// SapphireRapids), whose packing ``Workspace`` lays column matrices out for.
+    public static var runsAVX512Kernels: Bool {
+        ["skylakex", "cooperlake", "sapphirerapids"].contains(coreName.lowercased())
+    }
+
     /// ``coreName``, saying when the environment, not the CPU, chose it.
     public static var coreDescription: String {
         let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { ", forced by OPENBLAS_CORETYPE=\($0)" }

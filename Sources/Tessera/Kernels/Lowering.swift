@@ -33,10 +33,14 @@ struct Lowering {
     /// What a GEMM sees of one tile.
     struct Tile {
         /// The tile's pixels over all its images: the GEMM's N (or K for the weight
-        /// gradient) and the leading dimension of `columns`.
+        /// gradient).
         let width: Int
-        /// The column matrix `[K, width]`, or for a pointwise geometry the image itself.
+        /// The column matrix `[K, width]` at leading dimension `columnStride`, or for a
+        /// pointwise geometry the image itself.
         let columns: UnsafeMutablePointer<Float>
+        /// `width` plus the workspace's ``Workspace/columnPadding`` for a lowered tile,
+        /// `width` for an image used in place.
+        let columnStride: Int
         /// The factor matrix `[channels, width]` at leading dimension `factorStride`.
         let factors: UnsafeMutablePointer<Float>
         let factorStride: Int
@@ -120,10 +124,11 @@ struct Lowering {
             return Tiling(placements: placements, parts: parts, columnBuffers: none, factorBuffers: none)
         }
         let grouped = placements.contains { $0.images.count > 1 }
-        let perPart = (g.columnRows + (grouped ? factorChannels : 0)) * width
+        let columnFloats = g.columnRows * (width + workspace.columnPadding)
+        let perPart = columnFloats + (grouped ? factorChannels * width : 0)
         let buffer = workspace.buffer(count: parts * perPart)
         let columns = (0..<parts).map { Optional(buffer + $0 * perPart) }
-        let factors = (0..<parts).map { grouped ? Optional(buffer + $0 * perPart + g.columnRows * width) : nil }
+        let factors = (0..<parts).map { grouped ? Optional(buffer + $0 * perPart + columnFloats) : nil }
         return Tiling(placements: placements, parts: parts, columnBuffers: columns, factorBuffers: factors)
     }
 
@@ -272,7 +277,7 @@ struct Lowering {
             BLAS.gemm(
                 m: factorChannels, n: tile.width, k: geometry.columnRows,
                 a: weight, lda: geometry.columnRows,
-                b: tile.columns, ldb: tile.width,
+                b: tile.columns, ldb: tile.columnStride,
                 c: tile.factors, ldc: tile.factorStride)
         }
     }
@@ -290,7 +295,7 @@ struct Lowering {
                 transposeA: true, m: geometry.columnRows, n: tile.width, k: factorChannels,
                 a: weight, lda: geometry.columnRows,
                 b: tile.factors, ldb: tile.factorStride,
-                c: tile.columns, ldc: tile.width)
+                c: tile.columns, ldc: tile.columnStride)
         }
     }
 
@@ -318,7 +323,7 @@ struct Lowering {
             BLAS.gemm(
                 transposeB: true, m: factorChannels, n: geometry.columnRows, k: tile.width,
                 a: tile.factors, lda: tile.factorStride,
-                b: tile.columns, ldb: tile.width,
+                b: tile.columns, ldb: tile.columnStride,
                 beta: startedParts[tile.part] ? 1 : 0,
                 c: sums[tile.part], ldc: geometry.columnRows)
             startedParts[tile.part] = true
@@ -372,7 +377,9 @@ struct Lowering {
         loop: Loop, _ body: (Tile) -> Void
     ) {
         let g = geometry, width = placement.width(outputWidth: g.outputSize.width)
-        let columns = tiling.columnBuffers[part] ?? images + placement.images.lowerBound * g.inputCount
+        let lowered = tiling.columnBuffers[part]
+        let columns = lowered ?? images + placement.images.lowerBound * g.inputCount
+        let columnStride = lowered == nil ? width : width + workspace.columnPadding
         let tensor: UnsafeMutablePointer<Float>
         switch factors {
         case .read(let pointer): tensor = UnsafeMutablePointer(mutating: pointer)
@@ -381,13 +388,13 @@ struct Lowering {
         guard placement.images.count > 1, let scratch = tiling.factorBuffers[part] else {
             let firstPixel = placement.rows.lowerBound * g.outputSize.width
             body(Tile(
-                width: width, columns: columns,
+                width: width, columns: columns, columnStride: columnStride,
                 factors: tensor + placement.images.lowerBound * factorChannels * g.columnCount + firstPixel,
                 factorStride: g.columnCount, part: part))
             return
         }
         if case .read = factors { copyFactors(of: placement.images, gathering: true, tensor: tensor, scratch: scratch, loop: loop) }
-        body(Tile(width: width, columns: columns, factors: scratch, factorStride: width, part: part))
+        body(Tile(width: width, columns: columns, columnStride: columnStride, factors: scratch, factorStride: width, part: part))
         if case .written = factors { copyFactors(of: placement.images, gathering: false, tensor: tensor, scratch: scratch, loop: loop) }
     }
 
@@ -414,12 +421,13 @@ struct Lowering {
     private func fillColumns(_ columns: UnsafeMutablePointer<Float>, of images: UnsafePointer<Float>, at placement: Placement, loop: Loop) {
         let g = geometry, rows = placement.rows, group = placement.images
         nonisolated(unsafe) let images = images, columns = columns
-        let pixels = rows.count * g.outputSize.width, width = placement.width(outputWidth: g.outputSize.width)
+        let pixels = rows.count * g.outputSize.width
+        let stride = placement.width(outputWidth: g.outputSize.width) + workspace.columnPadding
         loop(g.columnRows * group.count, max(1, 4096 / pixels)) { index in
             let (row, offset) = index.quotientAndRemainder(dividingBy: group.count)
             Im2col.fillRow(
                 row, of: images + (group.lowerBound + offset) * g.inputCount, geometry: g, outputRows: rows,
-                into: columns + row * width + offset * pixels)
+                into: columns + row * stride + offset * pixels)
         }
     }
 
@@ -431,11 +439,12 @@ struct Lowering {
         let g = geometry, rows = placement.rows, group = placement.images
         let accumulate = rows.lowerBound > 0
         nonisolated(unsafe) let images = images, columns = columns
-        let pixels = rows.count * g.outputSize.width, width = placement.width(outputWidth: g.outputSize.width)
+        let pixels = rows.count * g.outputSize.width
+        let stride = placement.width(outputWidth: g.outputSize.width) + workspace.columnPadding
         loop(g.channels * group.count, 1) { index in
             let (channel, offset) = index.quotientAndRemainder(dividingBy: group.count)
             Im2col.scatterChannel(
-                channel, of: columns + offset * pixels, leadingDimension: width, geometry: g, outputRows: rows,
+                channel, of: columns + offset * pixels, leadingDimension: stride, geometry: g, outputRows: rows,
                 accumulate: accumulate, into: images + (group.lowerBound + offset) * g.inputCount)
         }
     }

@@ -174,14 +174,18 @@ struct Im2colTests {
 struct TiledConvolutionTests {
     /// Inner products that hold exactly for linear maps and their adjoints: they check
     /// every tile boundary of large images at the cost of a few forward passes.
-    func adjointGaps(x: Tensor, weight: Tensor, padding: Size2D) -> (data: Double, weight: Double) {
+    func adjointGaps(
+        x: Tensor, weight: Tensor, padding: Size2D, workspace: Workspace = .forCurrentThread
+    ) -> (data: Double, weight: Double) {
         var generator = RandomGenerator(seed: 12)
-        let y = Convolution2D.forward(input: x, weight: weight, padding: padding)
+        let y = Convolution2D.forward(input: x, weight: weight, padding: padding, workspace: workspace)
         let probe = Tensor.normal(y.shape, using: &generator)
         let otherWeight = Tensor.normal(weight.shape, using: &generator)
-        let dx = Convolution2D.backwardData(gradientOfOutput: probe, weight: weight, inputShape: x.shape, padding: padding)
-        let dw = Convolution2D.backwardWeight(gradientOfOutput: probe, input: x, weightShape: weight.shape, padding: padding)
-        let forwardWithOther = Convolution2D.forward(input: x, weight: otherWeight, padding: padding)
+        let dx = Convolution2D.backwardData(
+            gradientOfOutput: probe, weight: weight, inputShape: x.shape, padding: padding, workspace: workspace)
+        let dw = Convolution2D.backwardWeight(
+            gradientOfOutput: probe, input: x, weightShape: weight.shape, padding: padding, workspace: workspace)
+        let forwardWithOther = Convolution2D.forward(input: x, weight: otherWeight, padding: padding, workspace: workspace)
         let lhs = GradientCheck.weightedSum(y, probe)
         let dataGap = abs(lhs - GradientCheck.weightedSum(x, dx)) / max(1, abs(lhs))
         let weightLhs = GradientCheck.weightedSum(forwardWithOther, probe)
@@ -191,44 +195,47 @@ struct TiledConvolutionTests {
 
     /// A 3×3 convolution with padding 1 of `x`: its forward pass against the naive loop,
     /// both backward passes by the adjoint identities.
-    func expectConvolvesExactly(_ x: Tensor, _ weight: Tensor, sourceLocation: SourceLocation = #_sourceLocation) {
-        let y = Convolution2D.forward(input: x, weight: weight, padding: 1)
+    func expectConvolvesExactly(
+        _ x: Tensor, _ weight: Tensor, workspace: Workspace = .forCurrentThread, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let y = Convolution2D.forward(input: x, weight: weight, padding: 1, workspace: workspace)
         let expected = Naive.conv2d(input: x, weight: weight, bias: nil, stride: 1, padding: 1, dilation: 1)
         #expect(y.isApproximatelyEqual(to: expected, relativeTolerance: 1e-4, absoluteTolerance: 1e-4), sourceLocation: sourceLocation)
-        let gaps = adjointGaps(x: x, weight: weight, padding: 1)
+        let gaps = adjointGaps(x: x, weight: weight, padding: 1, workspace: workspace)
         #expect(gaps.data < 1e-4 && gaps.weight < 1e-4, "\(gaps)", sourceLocation: sourceLocation)
     }
 
-    @Test("an image whose column matrix spans several tiles convolves exactly as the naive loop")
-    func forwardAcrossTiles() {
+    @Test("an image whose column matrix spans several tiles convolves exactly as the naive loop", arguments: [0, 32])
+    func forwardAcrossTiles(columnPadding: Int) {
         var generator = RandomGenerator(seed: 13)
         let x = Tensor.normal([2, 16, 96, 96], using: &generator)
         let weight = Tensor.normal([2, 16, 3, 3], using: &generator)
         let g = Convolution2D.geometry(inputShape: x.shape, weightShape: weight.shape, stride: 1, padding: 1, dilation: 1)
         #expect(g.outputRowTiles(maximumElements: Convolution2D.tileElements).count > 1)
-        expectConvolvesExactly(x, weight)
+        expectConvolvesExactly(x, weight, workspace: Workspace(columnPadding: columnPadding))
     }
 
-    @Test("small images grouped several to a tile, the last group partial, convolve exactly as the naive loop")
-    func groupedImages() {
+    @Test("small images grouped several to a tile, the last group partial, convolve exactly as the naive loop", arguments: [0, 32])
+    func groupedImages(columnPadding: Int) {
         var generator = RandomGenerator(seed: 15)
         let x = Tensor.normal([5, 48, 24, 24], using: &generator)
         let weight = Tensor.normal([3, 48, 3, 3], using: &generator)
         // 432·576 column floats per image: four images to a tile, then one.
         #expect(Convolution2D.tileElements / (48 * 9 * 576) == 4)
-        expectConvolvesExactly(x, weight)
+        expectConvolvesExactly(x, weight, workspace: Workspace(columnPadding: columnPadding))
     }
 
     /// Batches of 5, 1 and 3 images: groups of images (the last partial), or row ranges of
     /// one image, with the input gradient on shared tiles; batches of 4 and 2 also lower
-    /// the input gradient on each core, image by image.
+    /// the input gradient on each core, image by image. Column matrices with dense rows
+    /// (the AVX2 kernels' layout) and with rows padded by 32 floats (the AVX-512 kernels').
     @Test("tiles each core lowers on its own convolve exactly as the naive loop",
-          arguments: [[5, 2, 6, 6], [1, 4, 40, 40], [3, 16, 50, 50], [4, 3, 20, 20], [2, 16, 50, 50]])
-    func tilesPerCore(shape: [Int]) {
+          arguments: [[5, 2, 6, 6], [1, 4, 40, 40], [3, 16, 50, 50], [4, 3, 20, 20], [2, 16, 50, 50]], [0, 32])
+    func tilesPerCore(shape: [Int], columnPadding: Int) {
         var generator = RandomGenerator(seed: 16)
         let x = Tensor.normal(shape, using: &generator)
         let weight = Tensor.normal([3, shape[1], 3, 3], using: &generator)
-        expectConvolvesExactly(x, weight)
+        expectConvolvesExactly(x, weight, workspace: Workspace(columnPadding: columnPadding))
     }
 
     /// Images cut into several row tiles, in batches of 1 and 3 (shared tiles) and 2 (each
