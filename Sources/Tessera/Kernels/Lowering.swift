@@ -9,7 +9,7 @@ import Synchronization
 /// ways (``Sharing``):
 ///
 /// - **Tiles per core**: each core takes tiles of about ``Convolution2D/coreTileElements``
-///   floats (its L2 cache) of its own, fills each with im2col (or empties it with col2im)
+///   floats of its own, fills each with im2col (or empties it with col2im)
 ///   around a single-threaded GEMM, with no hand-over between the cores until the pass
 ///   ends. Measured here with bare sgemm: 16×1792×144 runs at 246 GFLOP/s this way against
 ///   169 as one two-thread GEMM after another, 256×256×2304 at 431 against 330. A weight
