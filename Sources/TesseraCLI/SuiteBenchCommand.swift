@@ -108,7 +108,21 @@ struct SuiteBenchCommand: ParsableCommand {
                 1→\(threads) threads is Tessera's training step on 1 thread / on \(threads)
                 """ + "\n" + rows.rendered)
             if !comparePytorch { print("(add --compare-pytorch to run PyTorch alongside: pip install torch)") }
+            if let note = Self.narrowKernelsNote { print(note) }
         }
+    }
+
+    /// A note for when the environment holds OpenBLAS to narrower kernels than the CPU
+    /// has: PyTorch's oneDNN is not bound by `OPENBLAS_CORETYPE` and uses AVX-512 anyway.
+    private static var narrowKernelsNote: String? {
+        guard let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !BLAS.runsAVX512Kernels,
+              let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8), cpu.contains(" avx512f ")
+        else { return nil }
+        return """
+            note: OPENBLAS_CORETYPE=\(forced) holds OpenBLAS to its \(BLAS.coreName) kernels although this CPU has \
+            AVX-512, which PyTorch uses regardless. For the same instruction set on both sides, run this command \
+            alone under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` (keep the variables for training and tests).
+            """
     }
 
     /// The round with the shortest training step (nil for no rounds).
