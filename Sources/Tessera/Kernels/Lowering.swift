@@ -124,12 +124,18 @@ struct Lowering {
             return Tiling(placements: placements, parts: parts, columnBuffers: none, factorBuffers: none)
         }
         let grouped = placements.contains { $0.images.count > 1 }
-        let columnFloats = g.columnRows * (width + workspace.columnPadding)
+        let columnFloats = g.columnRows * columnStride(width: width)
         let perPart = columnFloats + (grouped ? factorChannels * width : 0)
         let buffer = workspace.buffer(count: parts * perPart)
         let columns = (0..<parts).map { Optional(buffer + $0 * perPart) }
         let factors = (0..<parts).map { grouped ? Optional(buffer + $0 * perPart + columnFloats) : nil }
         return Tiling(placements: placements, parts: parts, columnBuffers: columns, factorBuffers: factors)
+    }
+
+    /// The leading dimension of a lowered column matrix whose tile is `width` pixels wide:
+    /// its rows padded as the workspace lays them out (``Workspace/columnPadding``).
+    private func columnStride(width: Int) -> Int {
+        width + workspace.columnPadding
     }
 
     /// How the batch is cut, tile by tile in order: whole images in groups as large as fit
@@ -379,7 +385,7 @@ struct Lowering {
         let g = geometry, width = placement.width(outputWidth: g.outputSize.width)
         let lowered = tiling.columnBuffers[part]
         let columns = lowered ?? images + placement.images.lowerBound * g.inputCount
-        let columnStride = lowered == nil ? width : width + workspace.columnPadding
+        let rowStride = lowered == nil ? width : columnStride(width: width)
         let tensor: UnsafeMutablePointer<Float>
         switch factors {
         case .read(let pointer): tensor = UnsafeMutablePointer(mutating: pointer)
@@ -388,13 +394,13 @@ struct Lowering {
         guard placement.images.count > 1, let scratch = tiling.factorBuffers[part] else {
             let firstPixel = placement.rows.lowerBound * g.outputSize.width
             body(Tile(
-                width: width, columns: columns, columnStride: columnStride,
+                width: width, columns: columns, columnStride: rowStride,
                 factors: tensor + placement.images.lowerBound * factorChannels * g.columnCount + firstPixel,
                 factorStride: g.columnCount, part: part))
             return
         }
         if case .read = factors { copyFactors(of: placement.images, gathering: true, tensor: tensor, scratch: scratch, loop: loop) }
-        body(Tile(width: width, columns: columns, columnStride: columnStride, factors: scratch, factorStride: width, part: part))
+        body(Tile(width: width, columns: columns, columnStride: rowStride, factors: scratch, factorStride: width, part: part))
         if case .written = factors { copyFactors(of: placement.images, gathering: false, tensor: tensor, scratch: scratch, loop: loop) }
     }
 
@@ -422,7 +428,7 @@ struct Lowering {
         let g = geometry, rows = placement.rows, group = placement.images
         nonisolated(unsafe) let images = images, columns = columns
         let pixels = rows.count * g.outputSize.width
-        let stride = placement.width(outputWidth: g.outputSize.width) + workspace.columnPadding
+        let stride = columnStride(width: placement.width(outputWidth: g.outputSize.width))
         loop(g.columnRows * group.count, max(1, 4096 / pixels)) { index in
             let (row, offset) = index.quotientAndRemainder(dividingBy: group.count)
             Im2col.fillRow(
@@ -440,7 +446,7 @@ struct Lowering {
         let accumulate = rows.lowerBound > 0
         nonisolated(unsafe) let images = images, columns = columns
         let pixels = rows.count * g.outputSize.width
-        let stride = placement.width(outputWidth: g.outputSize.width) + workspace.columnPadding
+        let stride = columnStride(width: placement.width(outputWidth: g.outputSize.width))
         loop(g.channels * group.count, 1) { index in
             let (channel, offset) = index.quotientAndRemainder(dividingBy: group.count)
             Im2col.scatterChannel(
