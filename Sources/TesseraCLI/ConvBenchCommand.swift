@@ -119,6 +119,8 @@ struct GemmShape {
 struct BareGemm {
     let transposeA: Bool, transposeB: Bool
     let shapes: [GemmShape]
+    /// The floats by which every operand's rows are padded.
+    private static let padding = Workspace.rowPaddingForBLASKernels
     private let a: Tensor, b: Tensor, c: Tensor
 
     init(transposeA: Bool, transposeB: Bool, shapes: [GemmShape]) {
@@ -131,8 +133,6 @@ struct BareGemm {
     }
 
     /// One timed unit: one call per shape. The output buffer is private to this value.
-    private static let padding = Workspace.rowPaddingForBLASKernels
-
     func run() {
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
