@@ -16,7 +16,7 @@ let package = Package(
     ],
     targets: [
         // Tensor, BLAS/LAPACK wrappers, im2col+GEMM kernels, safetensors.
-        .target(name: "Tessera", dependencies: ["COpenBLAS"]),
+        .target(name: "Tessera", dependencies: ["COpenBLAS", "CCPUID"]),
         // U-Net, PNG datasets, augmentation, trainer, predictor, metrics, checkpoints.
         .target(name: "TesseraSegmentation", dependencies: ["Tessera", "CPNG"]),
         // `tessera` subcommands: train, predict, evaluate, synth, bench, selfcheck.
@@ -34,6 +34,8 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"])]
         ),
+        // Implementation detail: the CPUID and XGETBV instructions (header only).
+        .systemLibrary(name: "CCPUID"),
         // Implementation detail: Debian's libpng (png.h), simplified API.
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .testTarget(

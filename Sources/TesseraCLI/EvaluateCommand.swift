@@ -17,7 +17,7 @@ struct EvaluateCommand: ParsableCommand {
     var threshold: Float = 0.5
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
-    @Option(help: "Threads (default: all cores).")
+    @Option(help: "Threads (default: the cores this process may use, after affinity and cgroup CPU quota).")
     var threads: Int?
 
     func validate() throws {
@@ -26,7 +26,7 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        Threads.count = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        Threads.count = threads ?? CoreBudget.current.threads
         let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: model))
         let dataset = try FolderDataset.load(URL(fileURLWithPath: data), classes: checkpoint.mapping.classes, mapping: checkpoint.mapping)
         guard dataset.channels == checkpoint.model.configuration.inputChannels else {

@@ -30,7 +30,7 @@ struct PredictCommand: ParsableCommand {
     var overlay = false
     @Flag(help: "Also write NAME.npy: float32 probabilities [classes, H, W] (sigmoid for 1 class, softmax otherwise).")
     var saveProbabilities = false
-    @Option(help: "Threads (default: all cores).")
+    @Option(help: "Threads (default: the cores this process may use, after affinity and cgroup CPU quota).")
     var threads: Int?
 
     func validate() throws {
@@ -42,7 +42,7 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
-        Threads.count = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        Threads.count = threads ?? CoreBudget.current.threads
         let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: model))
         let multiple = checkpoint.model.configuration.sizeMultiple
         let predictor = Predictor(

@@ -12,7 +12,7 @@ struct StepBenchCommand: ParsableCommand {
     @Option(help: "Configuration: i (w16, 4×128²), ii (w32, 2×256²) or iii (w64, 1×256²).")
     var config = BenchConfiguration.i
     @Option(help: "Threads.")
-    var threads = 2
+    var threads = CoreBudget.current.threads
     @Option(help: "Timed iterations (after 3 warm-up steps).")
     var runs = 10
     @Flag(help: "Print one JSON object.")

@@ -61,7 +61,7 @@ struct TrainCommand: ParsableCommand {
     var bilinear = false
     @Option(help: "Seed for weights, data order, augmentation and the validation split.")
     var seed: UInt64 = 0
-    @Option(help: "Threads (default: all cores).")
+    @Option(help: "Threads (default: the cores this process may use, after affinity and cgroup CPU quota).")
     var threads: Int?
     @Option(help: "Start from the weights of this checkpoint.")
     var initFrom: String?

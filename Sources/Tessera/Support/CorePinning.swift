@@ -2,16 +2,15 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// Gives the threads Tessera computes on fixed cores on a two-core machine: the thread that
-/// asks keeps the first core, and OpenBLAS's worker thread and the workers of ``Parallel``
-/// share the second.
+/// Gives the threads Tessera computes on fixed cores when the process may use exactly two
+/// cores (a rule for two cores only): the thread that asks keeps the first core, and
+/// OpenBLAS's worker thread and the workers of ``Parallel`` share the second.
 ///
 /// Between two GEMMs OpenBLAS's idle worker spins on its core (calling `sched_yield`).
 /// Left to the scheduler, a worker of a parallel loop may be queued behind the thread
 /// doing the loop's other half instead of on the spinner's core, which yields to it, and
-/// the loop then runs on one core. Pinned, each loop half has a core of its own. Measured
-/// here (`tessera bench step`, pinned and unpinned runs one after the other): config i
-/// 127–175 vs 128–193 ms per step, config ii 802–830 vs 852–1070 ms.
+/// the loop then runs on one core. Pinned, each loop half has a core of its own
+/// (docs/performance.md has the measurements).
 package enum CorePinning {
     /// The thread that asked, and the core of every other thread.
     private struct Plan {
@@ -30,11 +29,11 @@ package enum CorePinning {
     /// Pins the calling thread to the first allowed core and every other thread of the
     /// process to the second; later ``Parallel`` workers follow on first use.
     ///
-    /// Only for a process that may use exactly two cores (this machine's kind): with more,
-    /// the threads present now cannot be told apart, and two of OpenBLAS's workers could
-    /// end up sharing a core, so nothing is pinned.
+    /// Only for a process that may use exactly two cores: with more, the threads present
+    /// now cannot be told apart, and two of OpenBLAS's workers could end up sharing a core,
+    /// so nothing is pinned.
     static func pinCallingThread() {
-        let cores = allowedCores()
+        let cores = CoreBudget.allowedCoresOfCallingThread()
         guard cores.count == 2 else { return }
         let me = pthread_self()
         plan.withLock { $0 = Plan(mainThread: me, workerCore: cores[1]) }
@@ -59,14 +58,6 @@ package enum CorePinning {
         pthread_setspecific(pinnedKey, UnsafeRawPointer(bitPattern: 1))
     }
 
-    /// The cores the calling thread may run on.
-    package static func allowedCores() -> [Int] {
-        var mask = [UInt64](repeating: 0, count: 16)
-        let result = mask.withUnsafeMutableBytes { getAffinity(0, $0.count, $0.baseAddress!) }
-        guard result == 0 else { return [] }
-        return (0..<(mask.count * 64)).filter { mask[$0 / 64] & (1 << UInt64($0 % 64)) != 0 }
-    }
-
     /// Restricts thread `thread` (0: the calling thread) to `core`.
     package static func pin(thread: Int32, to core: Int) {
         var mask = [UInt64](repeating: 0, count: 16)
@@ -77,6 +68,3 @@ package enum CorePinning {
 
 @_silgen_name("sched_setaffinity")
 private func setAffinity(_ thread: Int32, _ size: Int, _ mask: UnsafeRawPointer) -> Int32
-
-@_silgen_name("sched_getaffinity")
-private func getAffinity(_ thread: Int32, _ size: Int, _ mask: UnsafeMutableRawPointer) -> Int32

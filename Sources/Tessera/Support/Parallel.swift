@@ -9,10 +9,10 @@ import Foundation
 /// and these workers would fight over the same two cores.
 package enum Parallel {
     /// The number of workers a parallel loop uses.
-    nonisolated(unsafe) static var workerCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    nonisolated(unsafe) static var workerCount = max(1, CoreBudget.current.threads)
 
     /// One worker for every core but the caller's.
-    static let pool = WorkerPool(workerCount: max(0, ProcessInfo.processInfo.activeProcessorCount - 1))
+    static let pool = WorkerPool(workerCount: max(0, CoreBudget.current.threads - 1))
 
     /// Runs `body(index)` for every index in `0..<count`, in parallel when worthwhile.
     ///
