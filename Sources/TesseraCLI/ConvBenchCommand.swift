@@ -22,7 +22,7 @@ struct ConvBenchCommand: ParsableCommand {
     var batch: Int = 1
 
     @Option(help: "OpenBLAS threads.")
-    var threads: Int = 2
+    var threads = CoreBudget.current.threads
 
     func validate() throws {
         guard width >= 1, depth >= 1, batch >= 1, threads >= 1 else {
@@ -120,7 +120,7 @@ struct BareGemm {
     let transposeA: Bool, transposeB: Bool
     let shapes: [GemmShape]
     /// The floats by which every operand's rows are padded.
-    private static let padding = Workspace.rowPaddingForBLASKernels
+    private static let padding = KernelTuning.machine.columnPadding
     private let a: Tensor, b: Tensor, c: Tensor
 
     init(transposeA: Bool, transposeB: Bool, shapes: [GemmShape]) {

@@ -12,7 +12,7 @@ struct GemmBenchCommand: ParsableCommand {
     var sizes: String = "256,1024,2048"
 
     @Option(help: "OpenBLAS threads.")
-    var threads: Int = 2
+    var threads = CoreBudget.current.threads
 
     @Flag(help: "Print one JSON object per size instead of a table.")
     var json = false
@@ -30,7 +30,10 @@ struct GemmBenchCommand: ParsableCommand {
 
     func run() throws {
         BLAS.threadCount = threads
-        if !json { print("size      ms/call   GFLOP/s   (threads: \(threads), OpenBLAS kernels: \(BLAS.coreDescription))") }
+        if !json {
+            MachineReport.lines.forEach { print($0) }
+            print("size      ms/call   GFLOP/s   (threads: \(threads))")
+        }
         for n in parsedSizes! {
             var generator = RandomGenerator(seed: UInt64(n))
             let a = Tensor.uniform([n, n], low: -1, high: 1, using: &generator)

@@ -22,7 +22,7 @@ struct SuiteBenchCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Configurations to run (i, ii, iii).")
     var config: [BenchConfiguration] = BenchConfiguration.allCases
     @Option(help: "Threads for both Tessera and PyTorch.")
-    var threads = 2
+    var threads = CoreBudget.current.threads
     @Flag(help: "Print one JSON object per configuration (training step and inference only).")
     var json = false
     @Flag(help: "Run PyTorch's version of each configuration too (needs python3 with torch).")
@@ -112,16 +112,15 @@ struct SuiteBenchCommand: ParsableCommand {
         }
     }
 
-    /// A note for when the environment holds OpenBLAS to narrower kernels than the CPU
-    /// has: PyTorch's oneDNN is not bound by `OPENBLAS_CORETYPE` and uses AVX-512 anyway.
+    /// A note for when the user's `OPENBLAS_CORETYPE` holds OpenBLAS to narrower kernels
+    /// than the CPU has: PyTorch's oneDNN is not bound by it and uses the wider ones.
     private static var narrowKernelsNote: String? {
-        guard let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"], !BLAS.runsAVX512Kernels,
-              let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8), cpu.contains(" avx512f ")
-        else { return nil }
+        let kernels = BLASKernels.current
+        guard case .user(let value) = kernels.chooser, let family = kernels.family, family < kernels.widestSupported else { return nil }
         return """
-            note: OPENBLAS_CORETYPE=\(forced) holds OpenBLAS to its \(BLAS.coreName) kernels although this CPU has \
-            AVX-512, which PyTorch uses regardless. For the same instruction set on both sides, run this command \
-            alone under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` (keep the variables for training and tests).
+            note: OPENBLAS_CORETYPE=\(value) holds OpenBLAS to its \(kernels.coreName) kernels (\(family.instructions)) although \
+            this CPU supports \(kernels.widestSupported.instructions), which PyTorch uses regardless; without the variable \
+            Tessera runs \(kernels.widestSupported.coreName) (`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE tessera bench …`).
             """
     }
 

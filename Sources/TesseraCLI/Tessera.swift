@@ -26,7 +26,7 @@ struct TesseraCommand: ParsableCommand {
             var command = try parseAsRoot()
             // The suite only starts other processes (Tessera's and PyTorch's), which must
             // not inherit a pinned core.
-            if !(command is SuiteBenchCommand) { Threads.pinToCores() }
+            ProcessSetup.prepare(pinningThreads: !(command is SuiteBenchCommand))
             try command.run()
         } catch {
             let code = exitCode(for: error)

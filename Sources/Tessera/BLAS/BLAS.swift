@@ -16,22 +16,15 @@ public enum BLAS {
         }
     }
 
-    /// The CPU core whose kernels OpenBLAS runs (e.g. "Haswell", "Cooperlake"): chosen at
-    /// load time from the CPU, or forced by the `OPENBLAS_CORETYPE` environment variable.
+    /// The CPU core whose kernels OpenBLAS runs (e.g. "Haswell", "Cooperlake"); see
+    /// ``BLASKernels`` for who chose them.
     public static var coreName: String {
         openblas_get_corename().map { String(cString: $0) } ?? "unknown"
     }
 
-    /// Whether OpenBLAS runs its AVX-512 kernels (cores SkylakeX, Cooperlake,
-    /// SapphireRapids), whose packing ``Workspace`` lays column matrices out for.
-    public static var runsAVX512Kernels: Bool {
-        ["skylakex", "cooperlake", "sapphirerapids"].contains(coreName.lowercased())
-    }
-
-    /// ``coreName``, saying when the environment, not the CPU, chose it.
-    public static var coreDescription: String {
-        let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { ", forced by OPENBLAS_CORETYPE=\($0)" }
-        return coreName + (forced ?? "")
+    /// OpenBLAS's build, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64".
+    public static var configuration: String {
+        openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS (configuration unknown)"
     }
 
     /// `C = alpha · op(A) · op(B) + beta · C`, with `op(A)` of shape `[m, k]`, `op(B)` of
@@ -56,13 +49,14 @@ public enum BLAS {
         require(ldb >= max(1, transposeB ? k : n), "BLAS.gemm: ldb \(ldb) too small for op(B) [\(k), \(n)]")
         require(ldc >= max(1, n), "BLAS.gemm: ldc \(ldc) too small for C [\(m), \(n)]")
         guard m > 0 && n > 0 else { return }
-        cblas_sgemm(
+        BLASKernels.noticeOnce
+        BLASKernels.access.shared { cblas_sgemm(
             CblasRowMajor,
             transposeA ? CblasTrans : CblasNoTrans,
             transposeB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k),
             alpha, a, Int32(lda), b, Int32(ldb),
-            beta, c, Int32(ldc))
+            beta, c, Int32(ldc)) }
     }
 
     /// `y = alpha · op(A) · x + beta · y` for `A` stored as `[rows, columns]`.
@@ -74,10 +68,10 @@ public enum BLAS {
     ) {
         require(lda >= max(1, columns), "BLAS.gemv: lda \(lda) too small for [\(rows), \(columns)]")
         guard rows > 0 && columns > 0 else { return }
-        cblas_sgemv(
+        BLASKernels.access.shared { cblas_sgemv(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
             Int32(rows), Int32(columns), alpha, a, Int32(lda),
-            x, Int32(incx), beta, y, Int32(incy))
+            x, Int32(incx), beta, y, Int32(incy)) }
     }
 
     /// `y += alpha · x` over `count` elements.
@@ -85,18 +79,18 @@ public enum BLAS {
         count: Int, alpha: Float, x: UnsafePointer<Float>, incx: Int = 1,
         y: UnsafeMutablePointer<Float>, incy: Int = 1
     ) {
-        cblas_saxpy(Int32(count), alpha, x, Int32(incx), y, Int32(incy))
+        BLASKernels.access.shared { cblas_saxpy(Int32(count), alpha, x, Int32(incx), y, Int32(incy)) }
     }
 
     /// The dot product `xᵀ y` over `count` elements.
     public static func dot(
         count: Int, x: UnsafePointer<Float>, incx: Int = 1, y: UnsafePointer<Float>, incy: Int = 1
     ) -> Float {
-        cblas_sdot(Int32(count), x, Int32(incx), y, Int32(incy))
+        BLASKernels.access.shared { cblas_sdot(Int32(count), x, Int32(incx), y, Int32(incy)) }
     }
 
     /// `x *= alpha` over `count` elements.
     public static func scal(count: Int, alpha: Float, x: UnsafeMutablePointer<Float>, incx: Int = 1) {
-        cblas_sscal(Int32(count), alpha, x, Int32(incx))
+        BLASKernels.access.shared { cblas_sscal(Int32(count), alpha, x, Int32(incx)) }
     }
 }

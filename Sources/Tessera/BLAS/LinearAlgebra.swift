@@ -55,10 +55,10 @@ public enum LinearAlgebra {
         factors.makeUnique()
         solution.makeUnique()
         var pivots = [Int32](repeating: 0, count: n)
-        let info = LAPACKE_sgesv(
+        let info = BLASKernels.access.shared { LAPACKE_sgesv(
             LAPACK_ROW_MAJOR, Int32(n), Int32(rightHandSides),
             factors.storage.pointer, Int32(n), &pivots,
-            solution.storage.pointer, Int32(rightHandSides))
+            solution.storage.pointer, Int32(rightHandSides)) }
         try check(info, operation: operation) { .singularMatrix(operation: operation, pivot: $0 - 1) }
         return solution
     }
@@ -86,9 +86,9 @@ public enum LinearAlgebra {
         var factors = a, work = b.reshaped([m, rightHandSides])
         factors.makeUnique()
         work.makeUnique()
-        let info = LAPACKE_sgels(
+        let info = BLASKernels.access.shared { LAPACKE_sgels(
             LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), Int32(m), Int32(n), Int32(rightHandSides),
-            factors.storage.pointer, Int32(n), work.storage.pointer, Int32(rightHandSides))
+            factors.storage.pointer, Int32(n), work.storage.pointer, Int32(rightHandSides)) }
         try check(info, operation: operation) { .rankDeficient(operation: operation, diagonalIndex: $0 - 1) }
         // sgels leaves R in the upper triangle of the first n rows of A.
         let diagonal = (0..<n).map { abs(factors.storage.pointer[$0 * n + $0]) }
@@ -116,10 +116,10 @@ public enum LinearAlgebra {
         let u = Tensor(uninitializedShape: [m, r])
         let s = Tensor(uninitializedShape: [r])
         let vt = Tensor(uninitializedShape: [r, n])
-        let info = LAPACKE_sgesdd(
+        let info = BLASKernels.access.shared { LAPACKE_sgesdd(
             LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "S")), Int32(m), Int32(n),
             work.storage.pointer, Int32(n), s.storage.pointer,
-            u.storage.pointer, Int32(r), vt.storage.pointer, Int32(n))
+            u.storage.pointer, Int32(r), vt.storage.pointer, Int32(n)) }
         try check(info, operation: operation) { .didNotConverge(operation: operation, superdiagonals: $0) }
         return (u, s, vt)
     }
@@ -137,7 +137,9 @@ public enum LinearAlgebra {
         factors.makeUnique()
         var reflectorScales = [Float](repeating: 0, count: max(k, 1))
         try check(
-            LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), factors.storage.pointer, Int32(n), &reflectorScales),
+            BLASKernels.access.shared {
+                LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), factors.storage.pointer, Int32(n), &reflectorScales)
+            },
             operation: operation) { _ in .invalidArgument(operation: operation, position: 0) }
         // R is the upper triangle of the first k rows.
         let r = Tensor.zeros([k, n])
@@ -152,7 +154,9 @@ public enum LinearAlgebra {
             (q.storage.pointer + row * k).update(from: factors.storage.pointer + row * n, count: k)
         }
         try check(
-            LAPACKE_sorgqr(LAPACK_ROW_MAJOR, Int32(m), Int32(k), Int32(k), q.storage.pointer, Int32(k), &reflectorScales),
+            BLASKernels.access.shared {
+                LAPACKE_sorgqr(LAPACK_ROW_MAJOR, Int32(m), Int32(k), Int32(k), q.storage.pointer, Int32(k), &reflectorScales)
+            },
             operation: operation) { _ in .invalidArgument(operation: operation, position: 0) }
         return (q, r)
     }

@@ -13,15 +13,6 @@
 /// pixels. The forward pass and the input gradient here are the input gradient and the
 /// forward pass of ``TransposedConvolution2D``, and share its GEMMs.
 public enum Convolution2D {
-    /// The largest column-matrix tile, in floats, of a pass whose tiles the cores share.
-    nonisolated(unsafe) public static var tileElements = 1 << 20
-    /// The column-matrix floats of a tile in a pass in which each core lowers tiles of its
-    /// own (about: tiles are whole output rows). 2 MB, twice this CPU's L2 cache, measured
-    /// faster than tiles that fit it (`tessera bench step`, 2 threads, 2^19 against 2^18 in
-    /// pairs): config i 92 against 97 ms, ii 492–507 against 512–520, iii 1022–1043 against
-    /// 1086–1096 with the AVX-512 kernels; i 120 against 123–127 with the AVX2 kernels.
-    nonisolated(unsafe) public static var coreTileElements = 1 << 19
-
     /// The geometry of one image of `inputShape` under a weight of `weightShape`.
     public static func geometry(
         inputShape: [Int], weightShape: [Int], stride: Size2D, padding: Size2D, dilation: Size2D
@@ -67,11 +58,12 @@ public enum Convolution2D {
     /// the lowering (the K of the backward-weight GEMMs): the shapes a bare-sgemm reference
     /// for the layer uses.
     public static func tileWidths(
-        inputShape: [Int], weightShape: [Int], stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1, pass: Pass
+        inputShape: [Int], weightShape: [Int], stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1, pass: Pass,
+        tuning: KernelTuning = .machine
     ) -> [Int] {
         let g = geometry(inputShape: inputShape, weightShape: weightShape, stride: stride, padding: padding, dilation: dilation)
-        return Lowering.tileWidths(
-            geometry: g, batch: inputShape[0], sharing: Lowering.sharing(of: pass, geometry: g, factorChannels: weightShape[0], batch: inputShape[0]))
+        let sharing = Lowering.sharing(of: pass, geometry: g, factorChannels: weightShape[0], batch: inputShape[0], tuning: tuning)
+        return Lowering.tileWidths(geometry: g, batch: inputShape[0], sharing: sharing, tuning: tuning)
     }
 
     /// `dx = col2im(Wᵀ · dy)`, the gradient of the loss with respect to the input.

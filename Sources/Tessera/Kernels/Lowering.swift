@@ -8,25 +8,22 @@ import Synchronization
 /// lowered into reused workspace buffers, and shares them between the cores in one of two
 /// ways (``Sharing``):
 ///
-/// - **Tiles per core**: each core takes tiles of about ``Convolution2D/coreTileElements``
+/// - **Tiles per core**: each core takes tiles of about ``KernelTuning/coreTileElements``
 ///   floats of its own, fills each with im2col (or empties it with col2im)
 ///   around a single-threaded GEMM, with no hand-over between the cores until the pass
-///   ends. Measured here with bare sgemm: 16×1792×144 runs at 246 GFLOP/s this way against
-///   169 as one two-thread GEMM after another, 256×256×2304 at 431 against 330. A weight
-///   gradient then sums each core's tiles into sums of its own, added at the end; an
-///   input gradient gives all tiles of one image, which scatter onto overlapping rows, to
-///   the same core.
+///   ends (faster than one multi-threaded GEMM after another: docs/performance.md). A
+///   weight gradient then sums each core's tiles into sums of its own, added at the end;
+///   an input gradient gives all tiles of one image, which scatter onto overlapping rows,
+///   to the same core.
 /// - **Every tile shared** (see ``sharing(of:geometry:factorChannels:batch:)`` for when):
-///   tiles of at most ``Convolution2D/tileElements`` floats one after another, im2col or
+///   tiles of at most ``KernelTuning/sharedTileElements`` floats one after another, im2col or
 ///   col2im split over the cores, the GEMM on OpenBLAS's threads.
 ///
 /// How a tile covers the batch:
 /// - A large image is cut into tiles of output rows; its factor is used in place.
 /// - Small images (the deep levels of a U-Net) are grouped whole, side by side, so that
 ///   one GEMM with `N = images·P` replaces several small ones; their factors are gathered
-///   into (or scattered from) a `[channels, images·P]` scratch matrix. Measured here on
-///   4×128² at 8² (`K = 1152`, `M = 256`): one GEMM of N = 256 takes 0.78 ms where four of
-///   N = 64 take 1.12 ms.
+///   into (or scattered from) a `[channels, images·P]` scratch matrix.
 /// - A pointwise geometry (1×1, stride 1, no padding) has each image as its own column
 ///   matrix: one tile per image, no copy.
 struct Lowering {
@@ -38,7 +35,7 @@ struct Lowering {
         /// The column matrix `[K, width]` at leading dimension `columnStride`, or for a
         /// pointwise geometry the image itself.
         let columns: UnsafeMutablePointer<Float>
-        /// `width` plus the workspace's ``Workspace/columnPadding`` for a lowered tile,
+        /// `width` plus the workspace's ``KernelTuning/columnPadding`` for a lowered tile,
         /// `width` for an image used in place.
         let columnStride: Int
         /// The factor matrix `[channels, width]` at leading dimension `factorStride`.
@@ -100,13 +97,13 @@ struct Lowering {
     /// when they share every tile, as they also do when the pass has a pointwise geometry
     /// or a single core).
     private static func placements(
-        _ sharing: Sharing, geometry g: ConvolutionGeometry, batch: Int
+        _ sharing: Sharing, geometry g: ConvolutionGeometry, batch: Int, tuning: KernelTuning
     ) -> (placements: [Placement], parts: Int) {
         let parts = parts(sharing, geometry: g)
         guard parts > 1 else {
-            return (placements(geometry: g, batch: batch, tileElements: Convolution2D.tileElements), 1)
+            return (placements(geometry: g, batch: batch, tileElements: tuning.sharedTileElements), 1)
         }
-        return (placements(geometry: g, batch: batch, evenlyFor: parts), parts)
+        return (placements(geometry: g, batch: batch, evenlyFor: parts, tileElements: tuning.coreTileElements), parts)
     }
 
     /// How many cores take turns over the tiles of a pass shared as `sharing`.
@@ -117,7 +114,7 @@ struct Lowering {
     /// The tiles for `sharing` and each part's buffers.
     private func tiling(_ sharing: Sharing) -> Tiling {
         let g = geometry
-        let (placements, parts) = Self.placements(sharing, geometry: g, batch: batch)
+        let (placements, parts) = Self.placements(sharing, geometry: g, batch: batch, tuning: workspace.tuning)
         let width = placements.map { $0.width(outputWidth: g.outputSize.width) }.max() ?? 0
         guard !g.isPointwise else {
             let none = [UnsafeMutablePointer<Float>?](repeating: nil, count: parts)
@@ -133,9 +130,9 @@ struct Lowering {
     }
 
     /// The leading dimension of a lowered column matrix whose tile is `width` pixels wide:
-    /// its rows padded as the workspace lays them out (``Workspace/columnPadding``).
+    /// its rows padded as the workspace lays them out (``KernelTuning/columnPadding``).
     private func columnStride(width: Int) -> Int {
-        width + workspace.columnPadding
+        width + workspace.tuning.columnPadding
     }
 
     /// How the batch is cut, tile by tile in order: whole images in groups as large as fit
@@ -156,14 +153,16 @@ struct Lowering {
         }
     }
 
-    /// Tiles for `cores` cores taking turns: about ``Convolution2D/coreTileElements``
-    /// column-matrix floats each, as many as a multiple of `cores`, and as even as whole
-    /// images allow: groups of whole images when there are at least as many images as
-    /// tiles, else each image cut into equal ranges of output rows.
-    private static func placements(geometry: ConvolutionGeometry, batch: Int, evenlyFor cores: Int) -> [Placement] {
+    /// Tiles for `cores` cores taking turns: about `tileElements` column-matrix floats
+    /// each, as many as a multiple of `cores`, and as even as whole images allow: groups of
+    /// whole images when there are at least as many images as tiles, else each image cut
+    /// into equal ranges of output rows.
+    private static func placements(
+        geometry: ConvolutionGeometry, batch: Int, evenlyFor cores: Int, tileElements: Int
+    ) -> [Placement] {
         func ceilingDivision(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
         let columns = batch * geometry.columnRows * geometry.columnCount
-        let tiles = ceilingDivision(max(cores, ceilingDivision(columns, Convolution2D.coreTileElements)), cores) * cores
+        let tiles = ceilingDivision(max(cores, ceilingDivision(columns, tileElements)), cores) * cores
         if tiles <= batch {
             let imagesPerTile = ceilingDivision(batch, tiles)
             return stride(from: 0, to: batch, by: imagesPerTile).map {
@@ -182,8 +181,10 @@ struct Lowering {
     /// The width (pixels over all images) of every tile a pass shared as `sharing` cuts a
     /// batch into, in order: the N of each GEMM of a forward or backward-data pass, the K
     /// of each of a backward-weight pass.
-    static func tileWidths(geometry: ConvolutionGeometry, batch: Int, sharing: Sharing) -> [Int] {
-        placements(sharing, geometry: geometry, batch: batch).placements.map { $0.width(outputWidth: geometry.outputSize.width) }
+    static func tileWidths(geometry: ConvolutionGeometry, batch: Int, sharing: Sharing, tuning: KernelTuning) -> [Int] {
+        placements(sharing, geometry: geometry, batch: batch, tuning: tuning).placements.map {
+            $0.width(outputWidth: geometry.outputSize.width)
+        }
     }
 
     /// Runs `body` for every tile of the column matrices of `images` (`[N, C, H, W]`),
@@ -294,7 +295,8 @@ struct Lowering {
     func transposedWeightTimesFactors(
         _ factors: UnsafePointer<Float>, weight: UnsafePointer<Float>, scatteredInto images: UnsafeMutablePointer<Float>
     ) {
-        let sharing = Self.sharing(of: .inputGradient, geometry: geometry, factorChannels: factorChannels, batch: batch)
+        let sharing = Self.sharing(
+            of: .inputGradient, geometry: geometry, factorChannels: factorChannels, batch: batch, tuning: workspace.tuning)
         forEachTileScattered(into: images, factors: factors, sharing: sharing) { tile in
             // cols[K, P] = W[R, K]ᵀ · F[R, P]: M = K, N = P, K = R, A transposed.
             BLAS.gemm(
@@ -315,7 +317,8 @@ struct Lowering {
     /// core sums straight into the result: nothing is zero-filled or copied beforehand.
     func sumOfProducts(columnsOf images: UnsafePointer<Float>, factors: UnsafePointer<Float>, shape: [Int]) -> Tensor {
         let count = factorChannels * geometry.columnRows
-        let sharing = Self.sharing(of: .weightGradient, geometry: geometry, factorChannels: factorChannels, batch: batch)
+        let sharing = Self.sharing(
+            of: .weightGradient, geometry: geometry, factorChannels: factorChannels, batch: batch, tuning: workspace.tuning)
         let parts = Self.parts(sharing, geometry: geometry)
         let result = Tensor(uninitializedShape: shape)
         let otherSums = Tensor(uninitializedShape: [(parts - 1) * count])
@@ -347,13 +350,15 @@ struct Lowering {
     /// the weight gradient when the `R × K` sums it then keeps of its own are small; and in
     /// the input gradient when the images divide evenly between the cores, since all tiles
     /// of one image, which scatter onto overlapping rows, must go to the same core.
-    static func sharing(of pass: Convolution2D.Pass, geometry: ConvolutionGeometry, factorChannels: Int, batch: Int) -> Sharing {
+    static func sharing(
+        of pass: Convolution2D.Pass, geometry: ConvolutionGeometry, factorChannels: Int, batch: Int, tuning: KernelTuning
+    ) -> Sharing {
         let cores = Parallel.workerCount
         switch pass {
         case .forward: return .tilesPerCore
         case .inputGradient: return batch % cores == 0 ? .tilesPerCore : .everyTile
         case .weightGradient:
-            return (cores - 1) * factorChannels * geometry.columnRows <= Convolution2D.coreTileElements ? .tilesPerCore : .everyTile
+            return (cores - 1) * factorChannels * geometry.columnRows <= tuning.coreTileElements ? .tilesPerCore : .everyTile
         }
     }
 

@@ -42,7 +42,8 @@ public final class Trainer {
     public func run() throws -> TrainingSummary {
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-        Threads.count = configuration.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        Threads.count = configuration.threads ?? CoreBudget.current.threads
+        progress(.started(MachineReport.summary))
 
         let (training, validation) = try loadData()
         let augmentation = try makeAugmentation(for: training)

@@ -211,8 +211,9 @@ struct TiledConvolutionTests {
         let x = Tensor.normal([2, 16, 96, 96], using: &generator)
         let weight = Tensor.normal([2, 16, 3, 3], using: &generator)
         let g = Convolution2D.geometry(inputShape: x.shape, weightShape: weight.shape, stride: 1, padding: 1, dilation: 1)
-        #expect(g.outputRowTiles(maximumElements: Convolution2D.tileElements).count > 1)
-        expectConvolvesExactly(x, weight, workspace: Workspace(columnPadding: columnPadding))
+        let tuning = KernelTuning.reference(columnPadding: columnPadding)
+        #expect(g.outputRowTiles(maximumElements: tuning.sharedTileElements).count > 1)
+        expectConvolvesExactly(x, weight, workspace: Workspace(tuning: tuning))
     }
 
     @Test("small images grouped several to a tile, the last group partial, convolve exactly as the naive loop", arguments: [0, 32])
@@ -221,8 +222,9 @@ struct TiledConvolutionTests {
         let x = Tensor.normal([5, 48, 24, 24], using: &generator)
         let weight = Tensor.normal([3, 48, 3, 3], using: &generator)
         // 432·576 column floats per image: four images to a tile, then one.
-        #expect(Convolution2D.tileElements / (48 * 9 * 576) == 4)
-        expectConvolvesExactly(x, weight, workspace: Workspace(columnPadding: columnPadding))
+        let tuning = KernelTuning.reference(columnPadding: columnPadding)
+        #expect(tuning.sharedTileElements / (48 * 9 * 576) == 4)
+        expectConvolvesExactly(x, weight, workspace: Workspace(tuning: tuning))
     }
 
     /// Batches of 5, 1 and 3 images: groups of images (the last partial), or row ranges of
@@ -235,7 +237,7 @@ struct TiledConvolutionTests {
         var generator = RandomGenerator(seed: 16)
         let x = Tensor.normal(shape, using: &generator)
         let weight = Tensor.normal([3, shape[1], 3, 3], using: &generator)
-        expectConvolvesExactly(x, weight, workspace: Workspace(columnPadding: columnPadding))
+        expectConvolvesExactly(x, weight, workspace: Workspace(tuning: .reference(columnPadding: columnPadding)))
     }
 
     /// Images cut into several row tiles, in batches of 1 and 3 (shared tiles) and 2 (each
@@ -249,7 +251,7 @@ struct TiledConvolutionTests {
         let x = Tensor.normal(shape, using: &generator)
         let weight = Tensor.normal([4, shape[1], 3, 3], using: &generator)
         _ = Tensor(shape: shape, repeating: .nan)
-        let gaps = adjointGaps(x: x, weight: weight, padding: 1)
+        let gaps = adjointGaps(x: x, weight: weight, padding: 1, workspace: Workspace(tuning: .reference()))
         #expect(gaps.data < 1e-4 && gaps.weight < 1e-4, "\(gaps)")
     }
 
@@ -265,7 +267,7 @@ struct TiledConvolutionTests {
         let weight = Tensor.normal([64, shape[1], 3, 3], using: &generator)
         // Three: the adjoint check's other weight takes one before the gradient.
         _ = (0..<3).map { _ in Tensor(shape: weight.shape, repeating: .nan) }
-        let gaps = adjointGaps(x: x, weight: weight, padding: 1)
+        let gaps = adjointGaps(x: x, weight: weight, padding: 1, workspace: Workspace(tuning: .reference()))
         #expect(gaps.weight < 1e-4, "\(gaps)")
     }
 
@@ -276,7 +278,7 @@ struct TiledConvolutionTests {
         let weight = Tensor.normal([8, 128, 2, 2], using: &generator)
         let g = TransposedConvolution2D.geometry(
             inputShape: x.shape, weightShape: weight.shape, stride: 2, padding: 0, dilation: 1, outputPadding: 0)
-        #expect(g.outputRowTiles(maximumElements: Convolution2D.tileElements).count > 1)
+        #expect(g.outputRowTiles(maximumElements: KernelTuning.reference().sharedTileElements).count > 1)
         let y = TransposedConvolution2D.forward(input: x, weight: weight, stride: 2)
         let probe = Tensor.normal(y.shape, using: &generator)
         let otherWeight = Tensor.normal(weight.shape, using: &generator)

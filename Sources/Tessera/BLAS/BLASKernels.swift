@@ -1,0 +1,247 @@
+import COpenBLAS
+import Foundation
+import Synchronization
+
+/// Which of OpenBLAS's kernels run, who chose them, and the means to choose others.
+///
+/// OpenBLAS picks its kernels once, when it is loaded: from `OPENBLAS_CORETYPE` if set,
+/// else from the CPU models it knows. Releases before 0.3.25 fall back to their SSE3
+/// (Prescott) kernels on Intel models they do not know, and misname some AMD families,
+/// which costs up to five times in GEMM speed. ``chooseForCPU()`` finds the widest
+/// ``KernelFamily`` that the CPU and the operating system support and, when OpenBLAS runs
+/// a narrower one and the user set no `OPENBLAS_CORETYPE`, loads that family's kernels in
+/// the running process, checks them against a reference loop, and falls back to
+/// OpenBLAS's own choice if they disagree. A `OPENBLAS_CORETYPE` set by the user is
+/// always respected.
+///
+/// Loading kernels is a process-wide act: the `tessera` command does it once at start; a
+/// program embedding Tessera calls ``chooseForCPU()`` itself (otherwise the first
+/// GEMM prints one line on standard error saying what would be faster and how to get it).
+/// Tessera's own BLAS calls wait while kernels load; calls the program makes to OpenBLAS
+/// directly must not run meanwhile.
+public enum BLASKernels {
+    /// Who chose the kernels that run.
+    public enum Chooser: Sendable, Equatable {
+        /// OpenBLAS, from the CPU, when it was loaded.
+        case openBLAS
+        /// The user, with `OPENBLAS_CORETYPE` set to this value.
+        case user(String)
+        /// Tessera, in place of the narrower kernels of this core (OpenBLAS's pick, or
+        /// kernels loaded since).
+        case tessera(replacing: String)
+        /// Tessera tried this core's kernels, which failed their check (`reason`), and
+        /// went back to OpenBLAS's own choice.
+        case fallback(rejected: String, reason: String)
+        /// The program, with ``BLASKernels/load(coreName:)``.
+        case program
+    }
+
+    /// The kernels that run, why, and what the CPU could run.
+    public struct Choice: Sendable, Equatable, CustomStringConvertible {
+        /// OpenBLAS's name for the running core, e.g. "Haswell".
+        public let coreName: String
+        /// The running core's family, nil for a core name Tessera does not know.
+        public let family: KernelFamily?
+        public let chooser: Chooser
+        /// The widest family this CPU and its operating system support.
+        public let widestSupported: KernelFamily
+
+        /// "Cooperlake kernels (AVX-512 + BF16), chosen by OpenBLAS", with what would be
+        /// faster when a narrower family runs.
+        public var description: String {
+            var text = "\(coreName) kernels (\(family?.instructions ?? "unknown family")), "
+            switch chooser {
+            case .openBLAS: text += "chosen by OpenBLAS"
+            case .user(let value): text += "set by the user (OPENBLAS_CORETYPE=\(value))"
+            case .tessera(let replaced): text += "chosen by Tessera in place of \(replaced), narrower than this CPU supports"
+            case .fallback(let rejected, let reason):
+                text += "chosen by OpenBLAS; Tessera's choice \(rejected) failed its check (\(reason))"
+            case .program: text += "loaded by the program"
+            }
+            if let family, family < widestSupported {
+                text += "; this CPU could run \(widestSupported.coreName) (\(widestSupported.instructions))"
+            }
+            return text
+        }
+    }
+
+    /// The value of `OPENBLAS_CORETYPE` the process started with.
+    public static let userSetting: String? = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"]
+
+    private static let chooser = Mutex<Chooser?>(nil)
+    /// Held shared by every BLAS and LAPACKE call of Tessera, exclusively while kernels load.
+    static let access = ReadersWriterLock()
+
+    /// What runs now and why.
+    public static var current: Choice {
+        let name = BLAS.coreName
+        let chosen = chooser.withLock { $0 } ?? userSetting.map(Chooser.user) ?? .openBLAS
+        return Choice(
+            coreName: name, family: KernelFamily(openBLASCore: name), chooser: chosen,
+            widestSupported: KernelFamily.widest(for: CPU.current.features))
+    }
+
+    /// The family Tessera should load instead of `running`, or nil to keep it: nil when
+    /// the user set `OPENBLAS_CORETYPE`, when `running` is unknown (not an x86 family) or
+    /// already as wide as `widest`.
+    package static func replacement(for running: String, widest: KernelFamily, userSetting: String?) -> KernelFamily? {
+        guard userSetting == nil, let family = KernelFamily(openBLASCore: running), family < widest else { return nil }
+        return widest
+    }
+
+    /// Loads the kernels Tessera runs on this CPU: those of the user's `OPENBLAS_CORETYPE`
+    /// when it is set, else the widest family the CPU supports whenever a narrower one
+    /// runs (OpenBLAS's pick, or one loaded since). Kernels that compute wrongly are
+    /// replaced by OpenBLAS's own choice, and standard error says so in one line.
+    @discardableResult
+    public static func chooseForCPU() -> Choice {
+        let running = BLAS.coreName
+        if let userSetting {
+            if running.lowercased() != userSetting.lowercased() {
+                try? reload(coreName: userSetting)
+                chooser.withLock { $0 = nil }
+            }
+            return current
+        }
+        guard let family = replacement(for: running, widest: CPU.current.features.widest, userSetting: nil) else { return current }
+        do {
+            try reload(coreName: family.coreName)
+            let error = gemmError()
+            guard error <= tolerance else { throw BLASKernelsError.wrongResults(coreName: family.coreName, error: error) }
+            chooser.withLock { $0 = .tessera(replacing: running) }
+        } catch {
+            try? reload(coreName: nil)
+            chooser.withLock { $0 = .fallback(rejected: family.coreName, reason: "\(error)") }
+            FileHandle.standardError.write(Data("tessera: \(current)\n".utf8))
+        }
+        return current
+    }
+
+    /// Loads the kernels of OpenBLAS core `coreName` (e.g. "SkylakeX") in this process
+    /// and checks them against a reference loop.
+    ///
+    /// - Throws: ``BLASKernelsError`` when the CPU lacks the family's instructions, the
+    ///   OpenBLAS library cannot switch kernels, or the kernels compute wrongly (OpenBLAS's
+    ///   own choice is then loaded again).
+    public static func load(coreName: String) throws {
+        guard let family = KernelFamily(openBLASCore: coreName) else { throw BLASKernelsError.unknownCore(coreName) }
+        guard family.isSupported(by: CPU.current.features) else {
+            throw BLASKernelsError.unsupported(coreName: coreName, family: family, cpu: CPU.current.features.summary)
+        }
+        try reload(coreName: coreName)
+        let error = gemmError()
+        guard error <= tolerance else {
+            try? reload(coreName: nil)
+            chooser.withLock { $0 = nil }
+            throw BLASKernelsError.wrongResults(coreName: coreName, error: error)
+        }
+        chooser.withLock { $0 = .program }
+    }
+
+    /// Re-runs OpenBLAS's kernel selection with `OPENBLAS_CORETYPE` set to `coreName`
+    /// (nil: unset, OpenBLAS's own choice), restoring the variable afterwards so that
+    /// child processes see the user's setting.
+    ///
+    /// OpenBLAS reads the variable in `gotoblas_dynamic_init`, which runs when the library
+    /// is loaded and again after `gotoblas_dynamic_quit`; both are exported by
+    /// `DYNAMIC_ARCH` builds but not declared in `cblas.h`, so they are looked up at run
+    /// time.
+    private static func reload(coreName: String?) throws {
+        guard let quit = symbol("gotoblas_dynamic_quit"), let initialize = symbol("gotoblas_dynamic_init") else {
+            throw BLASKernelsError.cannotSwitch
+        }
+        try access.exclusively {
+            let previous = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
+            if let coreName { setenv("OPENBLAS_CORETYPE", coreName, 1) } else { unsetenv("OPENBLAS_CORETYPE") }
+            defer { if let previous { setenv("OPENBLAS_CORETYPE", previous, 1) } else { unsetenv("OPENBLAS_CORETYPE") } }
+            quit()
+            initialize()
+            let loaded = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+            if let coreName, loaded.lowercased() != coreName.lowercased() {
+                throw BLASKernelsError.notLoaded(requested: coreName, running: loaded)
+            }
+        }
+    }
+
+    private typealias VoidFunction = @convention(c) () -> Void
+
+    private static func symbol(_ name: String) -> VoidFunction? {
+        guard let handle = dlopen(nil, RTLD_NOW), let address = dlsym(handle, name) else { return nil }
+        return unsafeBitCast(address, to: VoidFunction.self)
+    }
+
+    /// The largest error ``gemmError()`` may have for kernels to be used. Rounding leaves
+    /// errors near 1e-7; wrong kernels, errors near 1.
+    public static let tolerance: Float = 1e-4
+
+    /// The largest error of OpenBLAS's sgemm on shapes that take its packed, edge and
+    /// multi-threaded paths, every transpose, against a loop in double precision, each
+    /// scaled by `Σ|a||b|` of its entry (infinite for a NaN).
+    public static func gemmError() -> Float {
+        var generator = RandomGenerator(seed: 2024)
+        var worst: Float = 0
+        for (m, n, k, transposeA, transposeB) in [
+            (67, 93, 129, false, false), (128, 96, 80, true, false), (61, 64, 160, false, true),
+            (33, 17, 65, true, true), (192, 256, 288, false, false),
+        ] {
+            let a = Tensor.uniform([m * k], low: -1, high: 1, using: &generator).scalars
+            let b = Tensor.uniform([k * n], low: -1, high: 1, using: &generator).scalars
+            var c = [Float](repeating: .nan, count: m * n)
+            let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
+            BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: &c, ldc: n)
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum = 0.0, scale = 0.0
+                    for p in 0..<k {
+                        let x = Double(transposeA ? a[p * lda + i] : a[i * lda + p])
+                        let y = Double(transposeB ? b[j * ldb + p] : b[p * ldb + j])
+                        sum += x * y
+                        scale += abs(x * y)
+                    }
+                    let error = Float(abs(Double(c[i * n + j]) - sum) / max(scale, 1e-30))
+                    worst = error.isNaN ? .infinity : max(worst, error)
+                }
+            }
+        }
+        return worst
+    }
+
+    /// Printed once, on the first GEMM of a process whose kernels nobody chose, when
+    /// OpenBLAS runs a narrower family than the CPU supports.
+    static let noticeOnce: Void = {
+        let running = BLAS.coreName
+        guard chooser.withLock({ $0 == nil }),
+              let family = replacement(for: running, widest: CPU.current.features.widest, userSetting: userSetting)
+        else { return }
+        FileHandle.standardError.write(Data("""
+            tessera: OpenBLAS runs its \(running) kernels, but this CPU supports \(family.instructions); \
+            call BLASKernels.chooseForCPU() at start, or run with OPENBLAS_CORETYPE=\(family.coreName), \
+            for the faster \(family.coreName) kernels
+
+            """.utf8))
+    }()
+}
+
+/// Why kernels could not be loaded.
+public enum BLASKernelsError: Error, CustomStringConvertible, Equatable {
+    case unknownCore(String)
+    case unsupported(coreName: String, family: KernelFamily, cpu: String)
+    case cannotSwitch
+    case notLoaded(requested: String, running: String)
+    case wrongResults(coreName: String, error: Float)
+
+    public var description: String {
+        switch self {
+        case .unknownCore(let name): "'\(name)' is not an OpenBLAS x86-64 core name (e.g. Prescott, Haswell, SkylakeX, Cooperlake)"
+        case .unsupported(let name, let family, let cpu): "\(name) kernels need \(family.instructions), which this CPU (\(cpu)) lacks"
+        case .cannotSwitch: "this OpenBLAS cannot switch kernels while running (no gotoblas_dynamic_init: not a DYNAMIC_ARCH build)"
+        case .notLoaded(let requested, let running): "OpenBLAS loaded \(running) when asked for \(requested)"
+        case .wrongResults(let name, let error): "\(name) kernels' sgemm differs from the reference loop by \(error) (relative)"
+        }
+    }
+}
+
+extension VectorFeatures {
+    /// The widest kernel family these features allow.
+    var widest: KernelFamily { KernelFamily.widest(for: self) }
+}
