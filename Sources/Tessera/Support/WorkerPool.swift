@@ -6,10 +6,11 @@ import Synchronization
 /// (yielding the core between looks) for a short while after each job, then asleep.
 ///
 /// A convolution alternates parallel loops (im2col, col2im) with OpenBLAS GEMMs many times
-/// per layer. Handing each loop to `DispatchQueue.concurrentPerform` cost about 15 µs a
-/// time here, as its worker is woken and OpenBLAS's spinning worker yields its core to it
-/// and back; a worker that is already looking for work starts at once. It yields, as
-/// OpenBLAS's idle worker does, so the two never hold a core from each other for long.
+/// per layer. Handing each loop to `DispatchQueue.concurrentPerform` means waking a
+/// worker while OpenBLAS's spinning worker yields its core to it and back (docs/
+/// performance.md has the cost); a worker that is already looking for work starts at
+/// once. It yields, as OpenBLAS's idle worker does, so the two never hold a core from each
+/// other for long.
 package final class WorkerPool: @unchecked Sendable {
     package let workerCount: Int
     /// How long a worker keeps looking for work after its last job before it sleeps.

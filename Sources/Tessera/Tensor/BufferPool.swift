@@ -7,16 +7,14 @@ import Synchronization
 /// A training step allocates the same sizes in the same order every time, so from the
 /// second step on almost every activation and gradient reuses a buffer of the previous
 /// step: no page faults, no zeroing by the kernel. Buffers come from their own `mmap`s,
-/// which unlike glibc's shared heap never fragment (measured on a U-Net training step:
-/// glibc's heap held 1.5× the peak of live tensors).
+/// which unlike glibc's shared heap never fragment.
 ///
 /// The pool's footprint (buffers in use plus cached) is kept within a limit: 1/16 above
 /// the most bytes ever in use at once, or `minimumCacheBytes` if that is more. A request
 /// that would map memory beyond it first unmaps cached buffers, about as many bytes as it
-/// exceeds the limit by. Without the limit, config iii (w64, 256²) held 880 MB for 703 MB
-/// of live tensors, because at its peak the cache still held buffers (the deep layers'
-/// weight gradients) that the step needs only later; with it, those are mapped again when
-/// needed, which costs page faults on about a tenth of a step's memory.
+/// exceeds the limit by. Without the limit a step's peak would also hold cached buffers
+/// that the step needs only later (the deep layers' weight gradients); with it, those are
+/// mapped again when needed, at the cost of page faults (docs/performance.md).
 package final class BufferPool: Sendable {
     /// The process-wide pool that ``TensorStorage`` uses.
     package static let shared = BufferPool()
