@@ -17,8 +17,8 @@ let package = Package(
     targets: [
         // Tensor, BLAS/LAPACK wrappers, im2col+GEMM kernels, safetensors.
         .target(name: "Tessera", dependencies: ["COpenBLAS", "CCPUID"]),
-        // U-Net, PNG datasets, augmentation, trainer, predictor, metrics, checkpoints.
-        .target(name: "TesseraSegmentation", dependencies: ["Tessera", "CPNG"]),
+        // U-Net, image datasets (PNG, JPEG, TIFF, GIF), augmentation, trainer, predictor, metrics, checkpoints.
+        .target(name: "TesseraSegmentation", dependencies: ["Tessera", "CPNG", "CTIFF", "CJPEG", "CGIF"]),
         // `tessera` subcommands: train, predict, evaluate, synth, bench, selfcheck.
         .executableTarget(
             name: "TesseraCLI",
@@ -38,6 +38,12 @@ let package = Package(
         .systemLibrary(name: "CCPUID"),
         // Implementation detail: Debian's libpng (png.h), simplified API.
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // Implementation detail: Debian's libtiff (tiffio.h).
+        .systemLibrary(name: "CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
+        // Implementation detail: libjpeg-turbo's TurboJPEG API (turbojpeg.h).
+        .systemLibrary(name: "CJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        // Implementation detail: Debian's giflib (gif_lib.h).
+        .systemLibrary(name: "CGIF", providers: [.apt(["libgif-dev"])]),
         .testTarget(
             name: "TesseraTests",
             dependencies: ["Tessera", "TesseraSegmentation"],

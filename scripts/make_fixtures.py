@@ -5,7 +5,7 @@ Every fixture is a small safetensors file under Tests/TesseraTests/Fixtures/, pr
 by PyTorch (the reference framework) or by the `safetensors` package. The tests never
 need torch: run this script only to regenerate the committed files.
 
-    pip install torch safetensors
+    pip install torch safetensors pillow tifffile imagecodecs
     python3 scripts/make_fixtures.py
 """
 import json
@@ -342,8 +342,136 @@ def pngs():
     print(f"wrote {len(files)} PNG files to {os.path.relpath(folder)}")
 
 
+def image_formats():
+    """TIFF, JPEG and GIF files as other tools write them (tifffile, Pillow): pages,
+    bit depths, compressions, strips and tiles, palettes, a Carvana-like pair and damaged
+    files. The expected pixels go in image_formats.json."""
+    import numpy as np
+    import tifffile
+    from PIL import Image
+    folder = os.path.join(FIXTURES, "images")
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(21)
+    h, w = 12, 10
+    gray8 = rng.integers(0, 256, (h, w), dtype=np.uint8)
+    gray16 = rng.integers(0, 65536, (h, w), dtype=np.uint16)
+    rgb8 = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    stack16 = rng.integers(0, 65536, (3, h, w), dtype=np.uint16)
+    labels = rng.integers(0, 3, (3, h, w), dtype=np.uint8) * 100
+    expected = {}
+
+    def path(name):
+        return os.path.join(folder, name)
+
+    tifffile.imwrite(path("gray8_none.tif"), gray8)
+    tifffile.imwrite(path("gray16_lzw.tif"), gray16, compression="lzw")
+    tifffile.imwrite(path("rgb8_deflate.tif"), rgb8, photometric="rgb", compression="zlib")
+    tifffile.imwrite(path("gray8_packbits.tif"), gray8, compression="packbits")
+    big = rng.integers(0, 65536, (40, 36), dtype=np.uint16)
+    tifffile.imwrite(path("gray16_tiled.tif"), big, tile=(16, 16), compression="zlib")
+    pages = {"photometric": "minisblack"}
+    tifffile.imwrite(path("stack16.tif"), stack16, compression="lzw", **pages)
+    tifffile.imwrite(path("labels_stack.tif"), labels, **pages)
+    tifffile.imwrite(path("stack_short.tif"), stack16[:2], **pages)
+    tifffile.imwrite(path("stack_odd_page.tif"), stack16[:2], **pages)
+    tifffile.imwrite(path("stack_odd_page.tif"), rng.integers(0, 65536, (h + 1, w), dtype=np.uint16), append=True, **pages)
+    palette = Image.fromarray((gray8 % 3).astype(np.uint8), mode="P")
+    palette.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0] + [0] * 759)
+    palette.save(path("palette.tif"))
+    expected["gray8"] = gray8.flatten().tolist()
+    expected["gray16"] = gray16.flatten().tolist()
+    expected["rgb8"] = rgb8.flatten().tolist()
+    expected["gray16_tiled"] = big.flatten().tolist()
+    expected["stack16"] = stack16.reshape(3, -1).tolist()
+    expected["labels_stack"] = labels.reshape(3, -1).tolist()
+    expected["palette_indices"] = (gray8 % 3).flatten().tolist()
+
+    # JPEG is lossy: the test compares with Pillow's own decoding of the same file.
+    Image.fromarray(rgb8).save(path("rgb.jpg"), quality=95)
+    Image.fromarray(gray8).save(path("gray.jpg"), quality=95)
+    expected["rgb_jpg_pillow"] = np.asarray(Image.open(path("rgb.jpg")).convert("RGB")).flatten().tolist()
+    expected["gray_jpg_pillow"] = np.asarray(Image.open(path("gray.jpg"))).flatten().tolist()
+
+    mask = (gray8 > 127).astype(np.uint8)
+    gif = Image.fromarray(mask, mode="P")
+    gif.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+    gif.save(path("mask.gif"))
+    interlaced = Image.fromarray((gray8 % 4).astype(np.uint8), mode="P")
+    interlaced.putpalette([0, 0, 0, 80, 80, 80, 160, 160, 160, 240, 240, 240] + [0] * 756)
+    interlaced.save(path("interlaced.gif"), interlace=True)
+    expected["gif_mask"] = mask.flatten().tolist()
+    expected["gif_interlaced"] = (gray8 % 4).flatten().tolist()
+
+    with open(path("gray8_none.tif"), "rb") as f:
+        tiff = f.read()
+    with open(path("truncated.tif"), "wb") as f:
+        f.write(tiff[: len(tiff) // 2])
+    with open(path("rgb.jpg"), "rb") as f:
+        jpeg = f.read()
+    with open(path("truncated.jpg"), "wb") as f:
+        f.write(jpeg[: len(jpeg) // 2])
+    with open(path("mask.gif"), "rb") as f:
+        gif_bytes = f.read()
+    with open(path("truncated.gif"), "wb") as f:
+        f.write(gif_bytes[: len(gif_bytes) - 12])
+    # A GIF whose screen claims 65535×65535 pixels: refused before any allocation.
+    with open(path("huge_screen.gif"), "wb") as f:
+        f.write(gif_bytes[:6] + bytes([0xFF, 0xFF, 0xFF, 0xFF]) + gif_bytes[10:])
+    # A 100-byte TIFF header claiming 60000×60000 pixels of 16-bit samples.
+    import struct
+    entries = [(256, 4, 1, 60000), (257, 4, 1, 60000), (258, 3, 1, 16), (259, 3, 1, 1), (262, 3, 1, 1),
+               (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, 60000), (279, 4, 1, 7200000000 % 2**32)]
+    ifd = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHII", tag, kind, count, value) if kind == 4 else struct.pack("<HHIHH", tag, kind, count, value, 0)
+        for tag, kind, count, value in entries) + struct.pack("<I", 0)
+    with open(path("bomb.tif"), "wb") as f:
+        f.write(b"II*\x00" + struct.pack("<I", 16) + b"\x00" * 8 + ifd)
+
+    # A Carvana-like dataset: imgs as JPEG, masks as GIF with a _mask suffix.
+    carvana = os.path.join(folder, "carvana")
+    for sub in ["images", "masks"]:
+        os.makedirs(os.path.join(carvana, sub), exist_ok=True)
+    for index in range(3):
+        picture = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+        Image.fromarray(picture).save(os.path.join(carvana, "images", f"car{index}.jpg"), quality=90)
+        car = Image.fromarray((picture[..., 0] > 127).astype(np.uint8), mode="P")
+        car.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+        car.save(os.path.join(carvana, "masks", f"car{index}_mask.gif"))
+
+    with open(os.path.join(FIXTURES, "image_formats.json"), "w") as f:
+        json.dump(expected, f)
+    print(f"wrote image fixtures to {os.path.relpath(folder)}")
+
+
+def pytorch_state_dicts():
+    """Plain state_dicts of the reference U-Net as `safetensors.torch.save_file` writes
+    them (no metadata), with an input and PyTorch's eval-mode output."""
+    sys.path.insert(0, os.path.dirname(__file__))
+    from torch_unet import UNet
+    for name, (channels, classes, width, depth, bilinear) in {
+        "pytorch_unet_state_dict": (1, 1, 4, 3, False),
+        "pytorch_unet_bilinear_state_dict": (3, 3, 4, 2, True),
+    }.items():
+        torch.manual_seed(11)
+        model = UNet(channels, classes, width, depth, bilinear)
+        g = torch.Generator().manual_seed(12)
+        with torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, torch.nn.BatchNorm2d):
+                    module.running_mean.uniform_(-0.1, 0.1, generator=g)
+                    module.running_var.uniform_(0.5, 1.5, generator=g)
+        model.eval()
+        x = torch.rand(1, channels, 24, 32, generator=g)
+        with torch.no_grad():
+            y = model(x)
+        save(f"{name}.safetensors", model.state_dict())
+        save(f"{name}_io.safetensors", {"input": x, "output": y})
+
+
 GROUPS = {
     "pngs": pngs,
+    "image_formats": image_formats,
+    "state_dicts": pytorch_state_dicts,
     "unet": unet,
     "training": training,
     "safetensors": safetensors_interop,

@@ -7,12 +7,13 @@ import TesseraSegmentation
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Dice, IoU, pixel accuracy, precision and recall of a model on images/ + masks/.")
+        abstract: "Dice, IoU, pixel accuracy, precision and recall of a model on images/ + masks/ or a pair of TIFF stacks.")
 
-    @Option(help: "Checkpoint (.safetensors) written by tessera train.")
+    @Option(help: "Checkpoint (.safetensors) written by tessera train, or a Pytorch-UNet state_dict in safetensors.")
     var model: String
-    @Option(help: "Folder with images/ and masks/.")
-    var data: String
+    @OptionGroup var data: DataOptions
+    @Option(help: "Mask value of each class, comma-separated, for a state_dict that does not record them (default 0,1,…).")
+    var classValues: ClassValues?
     @Option(help: "Probability above which a pixel is foreground (binary models).")
     var threshold: Float = 0.5
     @Flag(help: "Print one JSON object instead of a table.")
@@ -23,14 +24,16 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must be between 0 and 1, got \(threshold)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard try data.source() != nil else { throw ValidationError("name the data: --data DIR, or --images STACK --masks STACK") }
     }
 
     func run() throws {
         Threads.count = threads ?? CoreBudget.current.threads
-        let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: model))
-        let dataset = try FolderDataset.load(URL(fileURLWithPath: data), classes: checkpoint.mapping.classes, mapping: checkpoint.mapping)
+        let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: model), classValues: classValues?.values)
+        let source = try data.source()!
+        let dataset = try source.load(classes: checkpoint.mapping.classes, mapping: checkpoint.mapping)
         guard dataset.channels == checkpoint.model.configuration.inputChannels else {
-            throw DatasetError(path: data, reason: "images have \(dataset.channels) channel(s) but the model expects \(checkpoint.model.configuration.inputChannels)")
+            throw DatasetError(path: source.description, reason: "images have \(dataset.channels) channel(s) but the model expects \(checkpoint.model.configuration.inputChannels)")
         }
         let (metrics, _) = Validation.evaluate(checkpoint.model, on: dataset, loss: nil, threshold: threshold)
         let classValues = checkpoint.mapping.isBinary ? [0, 255] : checkpoint.mapping.values
@@ -48,7 +51,7 @@ struct EvaluateCommand: ParsableCommand {
                 classes.joined(separator: ", ") as NSString, metrics.images))
             return
         }
-        print("\(metrics.images) images in \(data); \(checkpoint.mapping.isBinary ? "foreground class" : "mean over classes 1…")")
+        print("\(metrics.images) images in \(source); \(checkpoint.mapping.isBinary ? "foreground class" : "mean over classes 1…")")
         print(String(format: "Dice %.4f  IoU %.4f  pixel accuracy %.4f  precision %.4f  recall %.4f",
                      metrics.dice, metrics.iou, metrics.pixelAccuracy, metrics.precision, metrics.recall))
         print("class  value    Dice     IoU  precision  recall")

@@ -3,20 +3,24 @@ import Foundation
 import Tessera
 import TesseraSegmentation
 
-/// `tessera predict`: segment PNG images of any size with a trained model.
+/// `tessera predict`: segment images of any size (PNG, JPEG, TIFF, GIF) and TIFF stacks
+/// with a trained model.
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Write predicted masks (and optionally overlays and probabilities) for PNG images.",
+        abstract: "Write predicted masks (and optionally overlays and probabilities) for images and TIFF stacks.",
         discussion: """
-            For each input NAME.png, writes OUT/NAME.png: a binary mask (0/255) or, for \
-            multi-class models, the original mask values restored from the checkpoint's class \
-            mapping. Large images are processed in overlapping tiles, so memory stays bounded.
+            For each input NAME.png/.jpg/.gif, writes OUT/NAME.png; for NAME.tif (one page or a \
+            stack), writes OUT/NAME.tif with one mask page per input page. Masks are binary \
+            (0/255) or, for multi-class models, the original mask values restored from the \
+            checkpoint's class mapping (16-bit TIFF pages when a value exceeds 255). Large images \
+            are processed in overlapping tiles, so memory stays bounded. --model also takes a \
+            PyTorch state_dict of Pytorch-UNet saved as safetensors (scripts/convert_pytorch_unet.py).
             """)
 
-    @Option(help: "Checkpoint (.safetensors) written by tessera train.")
+    @Option(help: "Checkpoint (.safetensors) written by tessera train, or a Pytorch-UNet state_dict in safetensors.")
     var model: String
-    @Option(parsing: .upToNextOption, help: "PNG files or folders of PNG files.")
+    @Option(parsing: .upToNextOption, help: "Image files (PNG, JPEG, TIFF, GIF), TIFF stacks, or folders of them.")
     var input: [String]
     @Option(help: "Output folder.")
     var out: String
@@ -30,6 +34,8 @@ struct PredictCommand: ParsableCommand {
     var overlay = false
     @Flag(help: "Also write NAME.npy: float32 probabilities [classes, H, W] (sigmoid for 1 class, softmax otherwise).")
     var saveProbabilities = false
+    @Option(help: "Mask value of each class, comma-separated, for a state_dict that does not record them (default 0,1,…).")
+    var classValues: ClassValues?
     @Option(help: "Threads (default: the cores this process may use, after affinity and cgroup CPU quota).")
     var threads: Int?
 
@@ -37,13 +43,13 @@ struct PredictCommand: ParsableCommand {
         guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must be between 0 and 1, got \(threshold)") }
         guard tile >= 16 else { throw ValidationError("--tile must be at least 16, got \(tile)") }
         guard overlap >= 0 && overlap < tile else { throw ValidationError("--overlap must be in 0..<\(tile), got \(overlap)") }
-        guard !input.isEmpty else { throw ValidationError("--input needs at least one PNG file or folder") }
+        guard !input.isEmpty else { throw ValidationError("--input needs at least one image file, stack or folder") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
     func run() throws {
         Threads.count = threads ?? CoreBudget.current.threads
-        let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: model))
+        let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: model), classValues: classValues?.values)
         let multiple = checkpoint.model.configuration.sizeMultiple
         let predictor = Predictor(
             model: checkpoint.model, tileSize: max(multiple, tile / multiple * multiple), overlap: overlap / multiple * multiple)
@@ -51,32 +57,54 @@ struct PredictCommand: ParsableCommand {
         let outputFolder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
         for (index, file) in files.enumerated() {
-            let png = try PNGFile.read(file)
-            let image = FolderDataset.imageTensor(png)
-            guard image.shape[0] == checkpoint.model.configuration.inputChannels else {
-                throw DatasetError(
-                    path: file.path,
-                    reason: "has \(image.shape[0]) channel(s) but the model expects \(checkpoint.model.configuration.inputChannels)")
-            }
-            let logits = predictor.logits(for: image)
-            let batchLogits = logits.reshaped([1] + logits.shape)
-            let labels = SegmentationOutput.labels(logits: batchLogits, threshold: threshold)
+            let pages = try ImageFile.readPages(file)
             let stem = file.deletingPathExtension().lastPathComponent
-            let mask = labels.map { UInt8(clamping: checkpoint.mapping.value(of: $0)) }
-            try PNGFile.write(mask, width: png.width, height: png.height, channels: 1, to: outputFolder.appendingPathComponent("\(stem).png"))
-            if overlay {
-                let rgb = Overlay.render(image: image.scalars, channels: image.shape[0], labels: labels, width: png.width, height: png.height)
-                try PNGFile.write(rgb, width: png.width, height: png.height, channels: 3, to: outputFolder.appendingPathComponent("\(stem).overlay.png"))
+            let isTIFF = ["tif", "tiff"].contains(file.pathExtension.lowercased()) || pages.count > 1
+            var masks: [[UInt16]] = []
+            for (page, raster) in pages.enumerated() {
+                let image = FolderDataset.imageTensor(raster)
+                guard image.shape[0] == checkpoint.model.configuration.inputChannels else {
+                    throw ImageFileError(
+                        path: file.path, page: pages.count > 1 ? page : nil,
+                        reason: "has \(image.shape[0]) channel(s) but the model expects \(checkpoint.model.configuration.inputChannels)")
+                }
+                let logits = predictor.logits(for: image)
+                let batchLogits = logits.reshaped([1] + logits.shape)
+                let labels = SegmentationOutput.labels(logits: batchLogits, threshold: threshold)
+                masks.append(labels.map { UInt16(clamping: checkpoint.mapping.value(of: $0)) })
+                let name = pages.count > 1 ? StackDataset.pageName(stem: stem, page: page, of: pages.count) : stem
+                if overlay {
+                    let rgb = Overlay.render(image: image.scalars, channels: image.shape[0], labels: labels, width: raster.width, height: raster.height)
+                    try PNGFile.write(rgb, width: raster.width, height: raster.height, channels: 3, to: outputFolder.appendingPathComponent("\(name).overlay.png"))
+                }
+                if saveProbabilities {
+                    let probabilities = SegmentationOutput.probabilities(logits: batchLogits).reshaped(logits.shape)
+                    try NumPyFile.write(probabilities, to: outputFolder.appendingPathComponent("\(name).npy"))
+                }
             }
-            if saveProbabilities {
-                let probabilities = SegmentationOutput.probabilities(logits: batchLogits).reshaped(logits.shape)
-                try NumPyFile.write(probabilities, to: outputFolder.appendingPathComponent("\(stem).npy"))
+            let written: String
+            if isTIFF {
+                let sizes = Set(pages.map { [$0.width, $0.height] })
+                guard sizes.count == 1 else {
+                    throw ImageFileError(path: file.path, reason: "its pages differ in size (\(sizes.count) sizes); a mask stack needs one size")
+                }
+                let bitDepth = checkpoint.mapping.values.allSatisfy { $0 <= 255 } ? 8 : 16
+                written = "\(stem).tif"
+                try TIFFFile.write(
+                    pages: masks, width: pages[0].width, height: pages[0].height, bitDepth: bitDepth,
+                    to: outputFolder.appendingPathComponent(written))
+            } else {
+                written = "\(stem).png"
+                try PNGFile.write(
+                    masks[0].map { UInt8(clamping: $0) }, width: pages[0].width, height: pages[0].height, channels: 1,
+                    to: outputFolder.appendingPathComponent(written))
             }
-            print("[\(index + 1)/\(files.count)] \(file.lastPathComponent) → \(out)/\(stem).png")
+            let pageNote = pages.count > 1 ? " (\(pages.count) pages)" : ""
+            print("[\(index + 1)/\(files.count)] \(file.lastPathComponent)\(pageNote) → \(out)/\(written)")
         }
     }
 
-    /// The PNG files named directly or found in the named folders, sorted within a folder.
+    /// The image files named directly or found in the named folders, sorted within a folder.
     private func inputFiles() throws -> [URL] {
         try input.flatMap { path -> [URL] in
             var isDirectory: ObjCBool = false
@@ -85,9 +113,20 @@ struct PredictCommand: ParsableCommand {
             }
             guard isDirectory.boolValue else { return [URL(fileURLWithPath: path)] }
             let folder = URL(fileURLWithPath: path)
-            let names = try FolderDataset.pngNames(in: folder)
-            guard !names.isEmpty else { throw DatasetError(path: path, reason: "folder holds no PNG files") }
+            let names = try FolderDataset.imageNames(in: folder)
+            guard !names.isEmpty else { throw DatasetError(path: path, reason: "folder holds no image files (PNG, JPEG, TIFF, GIF)") }
             return names.map { folder.appendingPathComponent($0) }
         }
+    }
+}
+
+/// Class values as the command line gives them: "0,128,255".
+struct ClassValues: ExpressibleByArgument {
+    let values: [Int]
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else { return nil }
+        values = parts.map { $0! }
     }
 }

@@ -51,7 +51,7 @@ struct TesseraCommand: ParsableCommand {
         switch error {
         case let error as TrainingError: error.isBadInput
         case is AtomicFileError: false
-        case is DatasetError, is PNGError, is CheckpointError, is SafeTensorsError, is ModuleLoadingError: true
+        case is DatasetError, is ImageFileError, is CheckpointError, is SafeTensorsError, is ModuleLoadingError: true
         default: isArgumentParserError(error)
         }
     }

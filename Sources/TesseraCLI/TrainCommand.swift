@@ -14,15 +14,22 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a U-Net segmentation model.",
         discussion: """
-            DATA holds images/ and masks/ with PNGs of identical names. Without --data, trains \
-            on built-in synthetic shapes. RUNDIR receives config.json, metrics.csv, curves.svg, \
-            last.safetensors, best.safetensors and the optimizer state, each written atomically.
+            DATA holds images/ and masks/ with image files (PNG, JPEG, TIFF, GIF; 8- or 16-bit \
+            gray, RGB, palette), each mask named as its image, plus --mask-suffix if given. Or \
+            pass two multi-page TIFF stacks, --images and --masks: page i of the masks labels \
+            page i of the images. Images are scaled to [0, 1] by their bit depth's full range \
+            (÷255, ÷65535); the checkpoint records it. Without data, trains on built-in synthetic \
+            shapes. RUNDIR receives config.json, metrics.csv, curves.svg, last.safetensors, \
+            best.safetensors and the optimizer state, each written atomically.
             """)
 
-    @Option(help: "Training folder with images/ and masks/ (default: synthetic shapes).")
-    var data: String?
+    @OptionGroup var data: DataOptions
     @Option(help: "Validation folder with images/ and masks/.")
     var val: String?
+    @Option(help: "Validation images as a stack (with --val-masks).")
+    var valImages: String?
+    @Option(help: "Validation masks as a stack (with --val-images).")
+    var valMasks: String?
     @Option(help: "Fraction of --data held out for validation when --val is absent.")
     var valFraction = 0.1
     @Option(help: "Run folder for checkpoints, metrics and plots.")
@@ -82,8 +89,13 @@ struct TrainCommand: ParsableCommand {
 
     var trainingConfiguration: TrainingConfiguration {
         var c = TrainingConfiguration()
-        c.dataPath = data
+        c.dataPath = data.data
+        c.maskSuffix = data.maskSuffix
+        c.imageStackPath = data.images
+        c.maskStackPath = data.masks
         c.validationPath = val
+        c.validationImageStackPath = valImages
+        c.validationMaskStackPath = valMasks
         c.validationFraction = valFraction
         c.outputPath = out
         c.epochs = epochs
@@ -116,6 +128,12 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if let problem = trainingConfiguration.problem { throw ValidationError(problem) }
+        do {
+            _ = try trainingConfiguration.trainingSource()
+            _ = try trainingConfiguration.validationSource()
+        } catch let error as DatasetError {
+            throw ValidationError(error.reason)
+        }
         if resume && initFrom != nil { throw ValidationError("--resume and --init-from exclude each other") }
     }
 

@@ -2,57 +2,23 @@ import CPNG
 import Tessera
 import Foundation
 
-/// Why a PNG file could not be read or written; names the file.
-public struct PNGError: Error, Equatable, CustomStringConvertible {
-    public let path: String
-    public let reason: String
-
-    public var description: String { "\(path): \(reason)" }
-}
-
-/// A decoded PNG: samples row-major, interleaved by channel, alpha dropped.
-///
-/// 8- and 16-bit files, gray, gray+alpha, RGB, RGBA and palette are read with libpng's
-/// simplified API. Palette files keep their palette indices in ``indices`` (a mask's
-/// classes) and are expanded to RGB in ``samples``.
-public struct PNGFile: Sendable {
-    /// The largest image accepted, in pixels (checked before anything is allocated).
-    public static let maximumPixels = 1 << 28
-
-    public let width: Int
-    public let height: Int
-    /// 1 for gray, 3 for colour (alpha is dropped).
-    public let channels: Int
-    /// 8 or 16.
-    public let bitDepth: Int
-    /// Samples in `0...(2^bitDepth − 1)`, `height · width · channels` of them.
-    public let samples: [UInt16]
-    /// For palette files, the palette index of every pixel.
-    public let indices: [UInt8]?
-
-    /// The largest value a sample can take.
-    public var maximumValue: Int { (1 << bitDepth) - 1 }
-
+/// PNG files through libpng's simplified API: 8- and 16-bit gray, gray+alpha, RGB, RGBA
+/// and palette (alpha dropped).
+public enum PNGFile {
     /// Reads and decodes the file at `url`.
-    public static func read(_ url: URL) throws -> PNGFile {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw PNGError(path: url.path, reason: "cannot read the file (\(error.localizedDescription))")
-        }
-        return try decode(data, path: url.path)
+    public static func read(_ url: URL) throws -> Raster {
+        try decode(ImageFile.contents(of: url), path: url.path)
     }
 
     /// Decodes the bytes of a PNG file; `path` names it in errors.
-    public static func decode(_ data: Data, path: String) throws -> PNGFile {
-        guard !data.isEmpty else { throw PNGError(path: path, reason: "empty file (0 bytes), not a PNG") }
+    public static func decode(_ data: Data, path: String) throws -> Raster {
+        guard !data.isEmpty else { throw ImageFileError(path: path, reason: "empty file (0 bytes), not a PNG") }
         let bytes = [UInt8](data)
         return try bytes.withUnsafeBytes { try decode(memory: $0, path: path) }
     }
 
-    private static func decode(memory: UnsafeRawBufferPointer, path: String) throws -> PNGFile {
-        func failure(_ reason: String) -> PNGError { PNGError(path: path, reason: reason) }
+    private static func decode(memory: UnsafeRawBufferPointer, path: String) throws -> Raster {
+        func failure(_ reason: String) -> ImageFileError { ImageFileError(path: path, reason: reason) }
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
         guard png_image_begin_read_from_memory(&image, memory.baseAddress, memory.count) != 0 else {
@@ -60,11 +26,7 @@ public struct PNGFile: Sendable {
         }
         defer { png_image_free(&image) }
         let width = Int(image.width), height = Int(image.height)
-        guard width > 0, height > 0, width.multipliedReportingOverflow(by: height).partialValue <= maximumPixels,
-              width <= maximumPixels, height <= maximumPixels
-        else {
-            throw failure("dimensions \(width)×\(height) exceed the limit of \(maximumPixels) pixels")
-        }
+        if let problem = Raster.sizeProblem(width: width, height: height) { throw failure(problem) }
         let sourceFormat = image.format
         let isPalette = sourceFormat & UInt32(PNG_FORMAT_FLAG_COLORMAP) != 0
         let isSixteenBit = sourceFormat & UInt32(PNG_FORMAT_FLAG_LINEAR) != 0
@@ -82,11 +44,10 @@ public struct PNGFile: Sendable {
                 }
             }
             guard ok != 0 else { throw failure(reasonText(&image, fallback: "truncated or corrupt image data")) }
-            var samples = [UInt16](repeating: 0, count: width * height * 3)
-            for (pixel, index) in indices.enumerated() {
-                for channel in 0..<3 { samples[pixel * 3 + channel] = UInt16(colormap[Int(index) * 4 + channel]) }
+            let colors = (0..<256).map { (index: Int) -> (UInt8, UInt8, UInt8) in
+                (colormap[index * 4], colormap[index * 4 + 1], colormap[index * 4 + 2])
             }
-            return PNGFile(width: width, height: height, channels: 3, bitDepth: 8, samples: samples, indices: indices)
+            return Raster.palette(width: width, height: height, indices: indices, colors: colors)
         }
 
         let readChannels = (hasColor ? 3 : 1) + (hasAlpha ? 1 : 0)
@@ -109,7 +70,7 @@ public struct PNGFile: Sendable {
                 for channel in 0..<channels { samples[pixel * channels + channel] = UInt16(raw[pixel * readChannels + channel]) }
             }
         }
-        return PNGFile(width: width, height: height, channels: channels, bitDepth: isSixteenBit ? 16 : 8, samples: samples, indices: nil)
+        return Raster(width: width, height: height, channels: channels, bitDepth: isSixteenBit ? 16 : 8, samples: samples)
     }
 
     /// Writes 8-bit gray (`channels` 1) or RGB (`channels` 3) samples atomically.
@@ -126,14 +87,14 @@ public struct PNGFile: Sendable {
         let measured = samples.withUnsafeBytes {
             png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, Int32(width * channels), nil)
         }
-        guard measured != 0 else { throw PNGError(path: url.path, reason: reasonText(&image, fallback: "cannot encode PNG")) }
+        guard measured != 0 else { throw ImageFileError(path: url.path, reason: reasonText(&image, fallback: "cannot encode PNG")) }
         var encoded = [UInt8](repeating: 0, count: size)
         let ok = encoded.withUnsafeMutableBytes { output in
             samples.withUnsafeBytes {
                 png_image_write_to_memory(&image, output.baseAddress, &size, 0, $0.baseAddress, Int32(width * channels), nil)
             }
         }
-        guard ok != 0 else { throw PNGError(path: url.path, reason: reasonText(&image, fallback: "cannot encode PNG")) }
+        guard ok != 0 else { throw ImageFileError(path: url.path, reason: reasonText(&image, fallback: "cannot encode PNG")) }
         try AtomicFile.write(Data(encoded.prefix(size)), to: url)
     }
 

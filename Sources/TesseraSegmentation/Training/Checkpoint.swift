@@ -22,10 +22,16 @@ public struct Checkpoint {
         self.randomState = randomState
     }
 
+    /// How images are scaled to [0, 1] before they reach the model: each sample divided by
+    /// the largest value of its file's bit depth (255, 65 535). Stored in every checkpoint
+    /// so that prediction scales as training did.
+    public static let imageScaling = "bit-depth-range"
+
     /// Writes the checkpoint atomically.
     public func write(to url: URL) throws {
         var metadata = [
             "format": "tessera-unet",
+            "image_scaling": Self.imageScaling,
             "model": Self.json(model.configuration),
             "classes": Self.json(mapping),
             "epoch": String(epoch),
@@ -36,27 +42,33 @@ public struct Checkpoint {
         try model.stateDictionary(metadata: metadata).write(to: url)
     }
 
-    /// Reads a checkpoint, rebuilding the model its metadata describes.
+    /// Reads a checkpoint, rebuilding the model its metadata describes; a plain PyTorch
+    /// state_dict (Pytorch-UNet's names, no Tessera metadata) is read too, its configuration
+    /// inferred from the tensors (``UNetConfiguration/inferred(from:path:)``).
     ///
+    /// - Parameter classValues: the mask value of each class, for a state_dict that does not
+    ///   record them (default: 0, 1, … for several classes; binary 0/255 for one).
     /// - Throws: ``SafeTensorsError`` for a damaged file, ``CheckpointError`` for missing or
     ///   malformed metadata, ``ModuleLoadingError`` when tensors do not fit the model.
-    public static func read(from url: URL) throws -> Checkpoint {
-        let file = try SafeTensors.read(from: url)
-        guard let modelText = file.metadata["model"] else {
-            throw CheckpointError(path: url.path, reason: "no 'model' metadata: not a Tessera U-Net checkpoint")
+    public static func read(from url: URL, classValues: [Int]? = nil) throws -> Checkpoint {
+        var file = try SafeTensors.read(from: url)
+        if let scaling = file.metadata["image_scaling"], scaling != imageScaling {
+            throw CheckpointError(path: url.path, reason: "scales images as '\(scaling)', which this version does not know (it scales as '\(imageScaling)')")
         }
-        guard let configuration = try? JSONDecoder().decode(UNetConfiguration.self, from: Data(modelText.utf8)) else {
-            throw CheckpointError(path: url.path, reason: "the 'model' metadata is not a valid U-Net configuration: \(modelText)")
+        let configuration: UNetConfiguration
+        if let modelText = file.metadata["model"] {
+            guard let decoded = try? JSONDecoder().decode(UNetConfiguration.self, from: Data(modelText.utf8)) else {
+                throw CheckpointError(path: url.path, reason: "the 'model' metadata is not a valid U-Net configuration: \(modelText)")
+            }
+            configuration = decoded
+        } else {
+            file = withoutDataParallelPrefix(file)
+            configuration = try UNetConfiguration.inferred(from: file, path: url.path)
         }
         if let problem = configuration.problem {
             throw CheckpointError(path: url.path, reason: "the model configuration is invalid: \(problem)")
         }
-        let mapping = try file.metadata["classes"].map { text in
-            guard let mapping = try? JSONDecoder().decode(ClassMapping.self, from: Data(text.utf8)),
-                  mapping.classes == configuration.classes, mapping.values.count == (mapping.isBinary ? 2 : mapping.classes)
-            else { throw CheckpointError(path: url.path, reason: "the 'classes' metadata does not fit the model: \(text)") }
-            return mapping
-        } ?? (configuration.classes == 1 ? .binary : ClassMapping(classes: configuration.classes, values: Array(0..<configuration.classes)))
+        let mapping = try classMapping(of: file, configuration: configuration, classValues: classValues, path: url.path)
         var generator = RandomGenerator(seed: 0)
         let model = UNet(configuration, generator: &generator)
         try model.load(file, source: url.path)
@@ -66,6 +78,48 @@ public struct Checkpoint {
             epoch: Int(file.metadata["epoch"] ?? "") ?? 0, step: Int(file.metadata["step"] ?? "") ?? 0,
             bestDice: Double(file.metadata["best_dice"] ?? "") ?? 0,
             randomState: randomState?.count == 4 ? randomState : nil)
+    }
+
+    /// The class mapping: given on the command line, stored by Tessera ('classes'), stored
+    /// by the converter of Pytorch-UNet checkpoints ('mask_values'), or the default.
+    private static func classMapping(
+        of file: SafeTensors, configuration: UNetConfiguration, classValues: [Int]?, path: String
+    ) throws -> ClassMapping {
+        let classes = configuration.classes
+        if let classValues {
+            guard classes > 1 else { return .binary }
+            guard classValues.count == classes, Set(classValues).count == classes else {
+                throw CheckpointError(path: path, reason: "--class-values needs \(classes) distinct values for this model, got \(classValues)")
+            }
+            return ClassMapping(classes: classes, values: classValues)
+        }
+        if let text = file.metadata["classes"] {
+            guard let mapping = try? JSONDecoder().decode(ClassMapping.self, from: Data(text.utf8)),
+                  mapping.classes == classes, mapping.values.count == (mapping.isBinary ? 2 : mapping.classes)
+            else { throw CheckpointError(path: path, reason: "the 'classes' metadata does not fit the model: \(text)") }
+            return mapping
+        }
+        guard classes > 1 else { return .binary }
+        if let text = file.metadata["mask_values"] {
+            guard let values = try? JSONDecoder().decode([Int].self, from: Data(text.utf8)), values.count == classes,
+                  Set(values).count == classes
+            else { throw CheckpointError(path: path, reason: "the 'mask_values' metadata does not list \(classes) distinct integers: \(text)") }
+            return ClassMapping(classes: classes, values: values)
+        }
+        return ClassMapping(classes: classes, values: Array(0..<classes))
+    }
+
+    /// The state_dict of a model saved inside `torch.nn.DataParallel` has every name
+    /// prefixed with `module.`; the names without it.
+    private static func withoutDataParallelPrefix(_ file: SafeTensors) -> SafeTensors {
+        let prefix = "module."
+        guard !file.tensors.isEmpty, file.tensors.keys.allSatisfy({ $0.hasPrefix(prefix) }),
+              file.integerTensors.keys.allSatisfy({ $0.hasPrefix(prefix) })
+        else { return file }
+        func stripped<Value>(_ entries: [String: Value]) -> [String: Value] {
+            Dictionary(uniqueKeysWithValues: entries.map { (String($0.key.dropFirst(prefix.count)), $0.value) })
+        }
+        return SafeTensors(tensors: stripped(file.tensors), integerTensors: stripped(file.integerTensors), metadata: file.metadata)
     }
 
     private static func json<T: Encodable>(_ value: T) -> String {

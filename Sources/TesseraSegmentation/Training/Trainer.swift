@@ -95,7 +95,7 @@ public final class Trainer {
         let blocks = model.encoderBlocks.map { ($0.0, "encoder") } + model.decoderBlocks.map { ($0.0, "decoder") }
         progress(.started(
             "training U-Net w\(configuration.width) d\(configuration.depth) (\(model.trainableParameterCount) trainable weights) on "
-                + "\(training.samples.count) images (\(configuration.dataPath ?? "synthetic shapes")), validating on \(validation.samples.count); "
+                + "\(training.samples.count) images (\(try configuration.trainingSource().map(String.init(describing:)) ?? "synthetic shapes")), validating on \(validation.samples.count); "
                 + "\(totalSteps) steps of batch \(configuration.batchSize)" + (augmentation.cropSize.map { ", crops \($0)²" } ?? "")
                 + ", \(Threads.count) threads"))
 
@@ -209,7 +209,7 @@ public final class Trainer {
     // MARK: Data
 
     private func loadData() throws -> (SegmentationDataset, SegmentationDataset) {
-        guard let dataPath = configuration.dataPath else {
+        guard let source = try configuration.trainingSource() else {
             let training = SyntheticShapes.generate(
                 count: configuration.syntheticCount, size: configuration.syntheticSize, classes: configuration.classes,
                 style: configuration.syntheticShapes ?? .filled, seed: configuration.seed)
@@ -218,16 +218,16 @@ public final class Trainer {
                 style: configuration.syntheticShapes ?? .filled, seed: configuration.seed &+ 1_000_003)
             return (training, validation)
         }
-        let all = try FolderDataset.load(URL(fileURLWithPath: dataPath), classes: configuration.classes)
-        if let validationPath = configuration.validationPath {
-            let validation = try FolderDataset.load(URL(fileURLWithPath: validationPath), classes: configuration.classes, mapping: all.mapping)
+        let all = try source.load(classes: configuration.classes)
+        if let validationSource = try configuration.validationSource() {
+            let validation = try validationSource.load(classes: configuration.classes, mapping: all.mapping)
             guard validation.channels == all.channels else {
-                throw TrainingError("\(validationPath): images have \(validation.channels) channel(s) but the training images have \(all.channels)")
+                throw TrainingError("\(validationSource): images have \(validation.channels) channel(s) but the training images have \(all.channels)")
             }
             return (all, validation)
         }
         guard all.samples.count >= 2 else {
-            throw TrainingError("\(dataPath): needs at least 2 images to split off validation data (or pass --val)")
+            throw TrainingError("\(source): needs at least 2 images to split off validation data (or pass --val)")
         }
         return all.split(validationFraction: configuration.validationFraction, seed: configuration.seed)
     }

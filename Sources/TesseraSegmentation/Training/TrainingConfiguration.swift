@@ -9,6 +9,15 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var dataPath: String?
     /// Validation folder; nil splits `validationFraction` off the training data.
     public var validationPath: String?
+    /// What a mask's file name adds to its image's before the extension (`_mask` pairs
+    /// `x.jpg` with `x_mask.gif`); nil for identical names.
+    public var maskSuffix: String?
+    /// Training data as a pair of multi-page TIFF stacks, instead of `dataPath`.
+    public var imageStackPath: String?
+    public var maskStackPath: String?
+    /// Validation data as a pair of stacks, instead of `validationPath`.
+    public var validationImageStackPath: String?
+    public var validationMaskStackPath: String?
     public var validationFraction = 0.1
     public var outputPath = "runs/latest"
     public var epochs = 12
@@ -44,6 +53,20 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var syntheticShapes: SyntheticShapes.Style?
 
     public init() {}
+
+    /// The training data named by the options; nil for the synthetic shapes.
+    public func trainingSource() throws -> DataSource? {
+        try DataSource.from(
+            folder: dataPath, maskSuffix: maskSuffix, images: imageStackPath, masks: maskStackPath,
+            options: ("--data", "--images", "--masks"))
+    }
+
+    /// The validation data named by the options; nil to split it off the training data.
+    public func validationSource() throws -> DataSource? {
+        try DataSource.from(
+            folder: validationPath, maskSuffix: validationPath == nil ? nil : maskSuffix, images: validationImageStackPath,
+            masks: validationMaskStackPath, options: ("--val", "--val-images", "--val-masks"))
+    }
 
     /// The loss to use: the explicit one, or the standard one for the class count.
     public var resolvedLoss: SegmentationLoss { loss ?? .standard(classes: classes) }

@@ -11,14 +11,20 @@ struct BadInputTests {
         return UNet(UNetConfiguration(width: width, depth: 2), generator: &generator)
     }
 
-    @Test("a checkpoint without model metadata is not taken for a U-Net")
+    @Test("a checkpoint without model metadata is read as a state_dict: its U-Net is inferred, or its first misfit named")
     func missingMetadata() throws {
-        let url = try Fixtures.temporaryFolder().appendingPathComponent("plain.safetensors")
-        try Self.smallModel().stateDictionary().write(to: url)
+        let folder = try Fixtures.temporaryFolder()
+        let plain = folder.appendingPathComponent("plain.safetensors")
+        try Self.smallModel().stateDictionary().write(to: plain)
+        #expect(try Checkpoint.read(from: plain).model.configuration == Self.smallModel().configuration)
+        var file = Self.smallModel().stateDictionary()
+        file.tensors["outc.conv.weight"] = .zeros([1, 5, 1, 1])
+        let misfit = folder.appendingPathComponent("misfit.safetensors")
+        try file.write(to: misfit)
         #expect {
-            try Checkpoint.read(from: url)
+            try Checkpoint.read(from: misfit)
         } throws: { error in
-            (error as? CheckpointError)?.reason.contains("not a Tessera U-Net checkpoint") == true
+            (error as? CheckpointError)?.reason.contains("outc.conv.weight has shape [1, 5, 1, 1], expected [classes, 4, 1, 1]") == true
         }
     }
 

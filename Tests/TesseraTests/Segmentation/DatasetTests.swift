@@ -74,7 +74,7 @@ struct DatasetTests {
         Self.expectDatasetError(mixed, mentioning: ["images/b.png", "3 channel(s)"])
 
         let empty = try Self.makeFolder([])
-        Self.expectDatasetError(empty, mentioning: ["no PNG images"])
+        Self.expectDatasetError(empty, mentioning: ["no image files"])
 
         let noMasks = try Self.makeFolder([("a.png", 2, [0, 0, 0, 0])])
         try FileManager.default.removeItem(at: noMasks.appendingPathComponent("masks"))
@@ -87,7 +87,7 @@ struct DatasetTests {
     func corruptImage() throws {
         let folder = try Self.makeFolder([("a.png", 2, [0, 0, 0, 0])])
         try Data("garbage".utf8).write(to: folder.appendingPathComponent("images/a.png"))
-        #expect(throws: PNGError.self) { try FolderDataset.load(folder, classes: 1) }
+        #expect(throws: ImageFileError.self) { try FolderDataset.load(folder, classes: 1) }
     }
 
     @Test("the validation split is seeded, disjoint and covers everything")

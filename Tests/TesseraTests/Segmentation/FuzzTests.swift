@@ -3,7 +3,7 @@ import Testing
 import Tessera
 import TesseraSegmentation
 
-/// Seeded mutation fuzzing of the two readers of untrusted files: every mutated input must
+/// Seeded mutation fuzzing of the readers of untrusted files: every mutated input must
 /// be decoded or rejected with an error, never crash or hang. `TESSERA_FUZZ_ITERATIONS`
 /// raises the count (`scripts/fuzz.sh` runs a million each under AddressSanitizer).
 @Suite("fuzzing the readers")
@@ -29,6 +29,18 @@ struct FuzzTests {
         return bytes
     }
 
+    /// How many of ``iterations`` mutations of `seeds` `decode` rejects with an
+    /// ``ImageFileError``; any other error fails the test run.
+    static func imageRejections(seeds: [[UInt8]], seed: UInt64, _ decode: (Data) throws -> Void) -> Int {
+        var generator = RandomGenerator(seed: seed)
+        var rejected = 0
+        for iteration in 0..<iterations {
+            let input = mutate(seeds[iteration % seeds.count], using: &generator)
+            do { try decode(Data(input)) } catch is ImageFileError { rejected += 1 } catch { Issue.record("unexpected \(error)") }
+        }
+        return rejected
+    }
+
     @Test("mutated safetensors files (10 000 by default) are each read or rejected")
     func safetensors() throws {
         let seeds = [
@@ -50,13 +62,20 @@ struct FuzzTests {
         let seeds = try ["gray8.png", "rgb16.png", "palette.png", "gray_alpha8.png"].map {
             [UInt8](try Data(contentsOf: Fixtures.url("png/\($0)")))
         }
-        var generator = RandomGenerator(seed: 7)
-        var rejected = 0
-        for iteration in 0..<Self.iterations {
-            let input = Self.mutate(seeds[iteration % seeds.count], using: &generator)
-            do { _ = try PNGFile.decode(Data(input), path: "fuzz.png") } catch is PNGError { rejected += 1 }
-        }
+        let rejected = Self.imageRejections(seeds: seeds, seed: 7) { _ = try PNGFile.decode($0, path: "fuzz.png") }
         #expect(rejected > Self.iterations / 10)
         print("PNG fuzzing: \(Self.iterations) inputs, \(rejected) rejected with an error, no crash")
+    }
+
+    @Test("mutated TIFF, JPEG and GIF files (10 000 each by default) are each decoded or rejected",
+          arguments: [
+              ("TIFF", ["gray16_lzw.tif", "rgb8_deflate.tif", "gray16_tiled.tif", "palette.tif", "stack16.tif", "gray8_packbits.tif"]),
+              ("JPEG", ["rgb.jpg", "gray.jpg"]), ("GIF", ["mask.gif", "interlaced.gif"]),
+          ])
+    func imageFormats(format: String, files: [String]) throws {
+        let seeds = try files.map { [UInt8](try Data(contentsOf: Fixtures.url("images/\($0)"))) }
+        let rejected = Self.imageRejections(seeds: seeds, seed: 11) { _ = try ImageFile.decodePages($0, path: "fuzz") }
+        #expect(rejected > Self.iterations / 20)
+        print("\(format) fuzzing: \(Self.iterations) inputs, \(rejected) rejected with an error, no crash")
     }
 }

@@ -5,7 +5,7 @@ import TesseraSegmentation
 
 @Suite("PNG files")
 struct PNGFileTests {
-    static func read(_ name: String) throws -> PNGFile {
+    static func read(_ name: String) throws -> Raster {
         try PNGFile.read(Fixtures.url("png/\(name)"))
     }
 
@@ -60,7 +60,7 @@ struct PNGFileTests {
         #expect {
             try Self.read(name)
         } throws: { error in
-            guard let error = error as? PNGError else { return false }
+            guard let error = error as? ImageFileError else { return false }
             return error.path.hasSuffix(name) && !error.reason.isEmpty
         }
     }
@@ -70,7 +70,7 @@ struct PNGFileTests {
         #expect {
             try Self.read("huge_dimensions.png")
         } throws: { error in
-            (error as? PNGError)?.reason.contains("100000×100000") == true
+            (error as? ImageFileError)?.reason.contains("100000×100000") == true
         }
     }
 
