@@ -417,10 +417,11 @@ def image_formats():
     # A GIF whose screen claims 65535×65535 pixels: refused before any allocation.
     with open(path("huge_screen.gif"), "wb") as f:
         f.write(gif_bytes[:6] + bytes([0xFF, 0xFF, 0xFF, 0xFF]) + gif_bytes[10:])
-    # A 100-byte TIFF header claiming 60000×60000 pixels of 16-bit samples.
+    # A 130-byte TIFF claiming 16000×16000 pixels of 16-bit samples (512 MB decoded), within
+    # the pixel limit: refused by the file-size check before any allocation.
     import struct
-    entries = [(256, 4, 1, 60000), (257, 4, 1, 60000), (258, 3, 1, 16), (259, 3, 1, 1), (262, 3, 1, 1),
-               (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, 60000), (279, 4, 1, 7200000000 % 2**32)]
+    entries = [(256, 4, 1, 16000), (257, 4, 1, 16000), (258, 3, 1, 16), (259, 3, 1, 8), (262, 3, 1, 1),
+               (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, 16000), (279, 4, 1, 8)]
     ifd = struct.pack("<H", len(entries)) + b"".join(
         struct.pack("<HHII", tag, kind, count, value) if kind == 4 else struct.pack("<HHIHH", tag, kind, count, value, 0)
         for tag, kind, count, value in entries) + struct.pack("<I", 0)

@@ -168,7 +168,7 @@ public enum TIFFFile {
             for y in stride(from: 0, to: height, by: tileHeight) {
                 for x in stride(from: 0, to: width, by: tileWidth) {
                     guard TIFFReadTile(tiff, buffer, UInt32(x), UInt32(y), 0, 0) >= 0 else {
-                        throw PageProblem(text: messages.first ?? "truncated or corrupt tile at (\(x), \(y))")
+                        throw PageProblem(text: "truncated or corrupt tile at (\(x), \(y))" + (messages.first.map { " (libtiff: \($0))" } ?? ""))
                     }
                     let columns = min(tileWidth, width - x)
                     for row in 0..<min(tileHeight, height - y) {
@@ -185,7 +185,7 @@ public enum TIFFFile {
         defer { buffer.deallocate() }
         for row in 0..<height {
             guard TIFFReadScanline(tiff, buffer, UInt32(row), 0) == 1 else {
-                throw PageProblem(text: messages.first ?? "truncated or corrupt image data at row \(row)")
+                throw PageProblem(text: "truncated or corrupt image data at row \(row)" + (messages.first.map { " (libtiff: \($0))" } ?? ""))
             }
             store(buffer, count: rowSamples, at: row * rowSamples)
         }
