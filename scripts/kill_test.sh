@@ -48,7 +48,7 @@ echo "PASS: $kills kills; every checkpoint validated; resumed metrics equal the 
 "$bin" "${args[@]}" --epochs 1 --out "$work/full" >/dev/null
 before="$(sha256sum "$work"/full/*.safetensors)"
 status=0
-(ulimit -f 32; "$bin" "${args[@]}" --epochs 2 --out "$work/full" >/dev/null 2>"$work/full.err") || status=$?
+(ulimit -f 32; "$bin" "${args[@]}" --epochs 2 --out "$work/full" --overwrite >/dev/null 2>"$work/full.err") || status=$?
 after="$(sha256sum "$work"/full/*.safetensors)"
 "$bin" inspect --quiet "$work"/full/*.safetensors
 if [ "$status" -eq 1 ] && grep -q "File too large" "$work/full.err" && [ "$before" = "$after" ]; then

@@ -150,7 +150,7 @@ struct ExplainFiltersCommand: ParsableCommand {
             configuration.outputPath = out + "/filters-run"
             configuration.steps = 80
             configuration.validationInterval = 100
-            let summary = try Trainer(configuration: configuration).run()
+            let summary = try Trainer(configuration: configuration, overwrite: true).run()
             let trained = try Checkpoint.read(from: summary.runFolder.appendingPathComponent(Trainer.File.last)).model
             var generator = RandomGenerator(seed: configuration.seed)
             return (trained, UNet(trained.configuration, generator: &generator))

@@ -55,6 +55,7 @@ struct PredictCommand: ParsableCommand {
             model: checkpoint.model, tileSize: max(multiple, tile / multiple * multiple), overlap: overlap / multiple * multiple)
         let files = try inputFiles()
         let outputFolder = URL(fileURLWithPath: out)
+        try checkOutputsSpareInputs(files)
         try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
         for (index, file) in files.enumerated() {
             let pages = try ImageFile.readPages(file)
@@ -101,6 +102,31 @@ struct PredictCommand: ParsableCommand {
             }
             let pageNote = pages.count > 1 ? " (\(pages.count) pages)" : ""
             print("[\(index + 1)/\(files.count)] \(file.lastPathComponent)\(pageNote) → \(out)/\(written)")
+        }
+    }
+
+    /// Refuses an output folder that is, or lies inside, an input folder, or is the folder
+    /// of an input file, and two inputs whose outputs would have the same name.
+    private func checkOutputsSpareInputs(_ files: [URL]) throws {
+        func canonical(_ path: String) -> String { URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path }
+        let outputFolder = canonical(out)
+        for path in input {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            // A folder's images are listed anew on every run, so the output may not lie inside
+            // it; a single file's folder may hold the output folder, but not be it.
+            let folder = isDirectory.boolValue ? canonical(path) : canonical((path as NSString).deletingLastPathComponent)
+            if outputFolder == folder || isDirectory.boolValue && outputFolder.hasPrefix(folder + "/") {
+                throw ValidationError("--out \(out) is the input folder \(folder) or inside it: predictions would sit among (or replace) the inputs; choose a folder outside it")
+            }
+        }
+        var outputs: [String: URL] = [:]
+        for file in files {
+            let stem = file.deletingPathExtension().lastPathComponent
+            if let other = outputs[stem] {
+                throw ValidationError("inputs \(other.path) and \(file.path) would both be written as \(out)/\(stem).*; predict them into separate --out folders")
+            }
+            outputs[stem] = file
         }
     }
 

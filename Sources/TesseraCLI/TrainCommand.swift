@@ -72,8 +72,10 @@ struct TrainCommand: ParsableCommand {
     var threads: Int?
     @Option(help: "Start from the weights of this checkpoint.")
     var initFrom: String?
-    @Flag(help: "Continue the run in --out exactly where its last checkpoint left off.")
+    @Flag(help: "Continue the run in --out exactly where its last checkpoint left off (--epochs, --steps, --time-limit, --val-every and --threads may change).")
     var resume = false
+    @Flag(help: "Start a new run in an --out that holds one (its files are replaced from the new run's first checkpoint on).")
+    var overwrite = false
     @Flag(help: "Keep the encoder (inc, down1…) at its initial weights.")
     var freezeEncoder = false
     @Option(help: "Images in the synthetic training set (without --data).")
@@ -135,6 +137,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError(error.reason)
         }
         if resume && initFrom != nil { throw ValidationError("--resume and --init-from exclude each other") }
+        if resume && overwrite { throw ValidationError("--resume and --overwrite exclude each other") }
     }
 
     func run() throws {
@@ -146,11 +149,12 @@ struct TrainCommand: ParsableCommand {
             else {
                 throw TrainingError("\(saved.path): no readable run configuration to resume")
             }
-            configuration = previous
-            configuration.timeLimitMinutes = timeLimit ?? previous.timeLimitMinutes
+            configuration = try ResumedConfiguration.merge(
+                stored: previous, given: trainingConfiguration, defaults: try Self.parse([]).trainingConfiguration)
+            configuration.outputPath = out
         }
         let display = ProgressDisplay()
-        let summary = try Trainer(configuration: configuration, resume: resume, progress: display.handle).run()
+        let summary = try Trainer(configuration: configuration, resume: resume, overwrite: overwrite, progress: display.handle).run()
         let folder = summary.runFolder.path
         print("""
             \(summary.stopReason); best val Dice \(String(format: "%.4f", summary.bestDice))

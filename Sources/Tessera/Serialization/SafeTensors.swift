@@ -64,6 +64,15 @@ public struct SafeTensors: Sendable {
         return try decode(data, path: url.path)
     }
 
+    /// The F32 tensors holding NaN or ±infinity, in name order, with how many such values
+    /// each holds.
+    public var nonFiniteTensors: [(name: String, count: Int)] {
+        tensors.keys.sorted().compactMap { name in
+            let count = tensors[name]!.withUnsafeBufferPointer { $0.reduce(0) { $1.isFinite ? $0 : $0 + 1 } }
+            return count > 0 ? (name, count) : nil
+        }
+    }
+
     /// Validates and decodes the bytes of a safetensors file; `path` names it in errors.
     public static func decode(_ data: Data, path: String) throws -> SafeTensors {
         func failure(_ kind: SafeTensorsError.Kind) -> SafeTensorsError {
@@ -160,9 +169,7 @@ public struct SafeTensors: Sendable {
             guard dtype == "F32" || dtype == "I64" else {
                 throw failure(.unsupportedDType(tensor: name, dtype: dtype))
             }
-            guard shape.allSatisfy({ $0 >= 0 }), shape.count <= 8,
-                  shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) < Int.max / 8
-            else {
+            guard shape.allSatisfy({ $0 >= 0 }), shape.count <= 8, let count = elementCount(of: shape), count <= Int.max / 8 else {
                 throw failure(.invalidHeader(reason: "tensor '\(name)' has an invalid shape \(shape)"))
             }
             guard offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1] else {
@@ -170,7 +177,51 @@ public struct SafeTensors: Sendable {
             }
             tensors[name] = HeaderEntry(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
         }
+        if let duplicate = duplicateKey(in: header) {
+            throw failure(.invalidHeader(reason: "the name \(duplicate) appears more than once"))
+        }
         return (tensors, metadata)
+    }
+
+    /// The element count of `shape`, nil when any partial product overflows (so that
+    /// `[2^40, 2^40, 0]` is refused although it multiplies out to 0).
+    private static func elementCount(of shape: [Int]) -> Int? {
+        var count = 1
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: max(dimension, 1))
+            guard !overflow else { return nil }
+            count = product
+        }
+        return shape.contains(0) ? 0 : count
+    }
+
+    /// The first key of the top-level JSON object that occurs twice, as written (JSON
+    /// parsers keep one of them silently).
+    private static func duplicateKey(in header: Data) -> String? {
+        let bytes = [UInt8](header)
+        var depth = 0, index = 0, seen = Set<[UInt8]>()
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let start = index
+                index += 1
+                while index < bytes.count && bytes[index] != UInt8(ascii: "\"") {
+                    index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                var next = index + 1
+                while next < bytes.count && [0x20, 0x09, 0x0A, 0x0D].contains(bytes[next]) { next += 1 }
+                if depth == 1 && next < bytes.count && bytes[next] == UInt8(ascii: ":") {
+                    let key = Array(bytes[start...min(index, bytes.count - 1)])
+                    if !seen.insert(key).inserted { return String(decoding: key, as: UTF8.self) }
+                }
+            } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                depth += 1
+            } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                depth -= 1
+            }
+            index += 1
+        }
+        return nil
     }
 
     // MARK: Writing

@@ -52,6 +52,9 @@ public struct Checkpoint {
     ///   malformed metadata, ``ModuleLoadingError`` when tensors do not fit the model.
     public static func read(from url: URL, classValues: [Int]? = nil) throws -> Checkpoint {
         var file = try SafeTensors.read(from: url)
+        if let first = file.nonFiniteTensors.first {
+            throw CheckpointError(path: url.path, reason: "tensor \(first.name) holds \(first.count) NaN or infinite value(s); the weights are unusable")
+        }
         if let scaling = file.metadata["image_scaling"], scaling != imageScaling {
             throw CheckpointError(path: url.path, reason: "scales images as '\(scaling)', which this version does not know (it scales as '\(imageScaling)')")
         }
@@ -133,6 +136,11 @@ public struct Checkpoint {
 public struct CheckpointError: Error, Equatable, CustomStringConvertible {
     public let path: String
     public let reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
 
     public var description: String { "\(path): \(reason)" }
 }

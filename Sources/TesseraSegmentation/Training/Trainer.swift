@@ -6,22 +6,33 @@ import Tessera
 /// and keeping the run folder up to date: `config.json`, `metrics.csv`, `curves.svg`,
 /// `last.safetensors` and `best.safetensors` with the optimizer state beside them. Every
 /// file is replaced atomically, so a killed run loses at most the epoch in progress, and
-/// ``init(configuration:resume:progress:)`` with `resume` continues it exactly.
+/// ``init(configuration:resume:overwrite:progress:)`` with `resume` continues it exactly.
 public final class Trainer {
     public let configuration: TrainingConfiguration
     public let runFolder: URL
     private let resume: Bool
+    private let overwrite: Bool
     private let progress: (TrainingEvent) -> Void
 
+    /// A run folder belongs to one run: a second process training into it is refused (a
+    /// lock held for the whole run), and so is a new run into a folder that holds one,
+    /// unless `overwrite`; even then nothing of the old run is replaced before the new
+    /// run's first checkpoint.
+    ///
     /// - Parameters:
     ///   - resume: continue the run in `configuration.outputPath` from its
     ///     `last.safetensors` (its `config.json` must match `configuration`).
+    ///   - overwrite: start a new run in a folder that holds one.
     ///   - progress: receives events as training goes.
-    public init(configuration: TrainingConfiguration, resume: Bool = false, progress: @escaping (TrainingEvent) -> Void = { _ in }) throws {
+    public init(
+        configuration: TrainingConfiguration, resume: Bool = false, overwrite: Bool = false,
+        progress: @escaping (TrainingEvent) -> Void = { _ in }
+    ) throws {
         if let problem = configuration.problem { throw TrainingError(problem) }
         self.configuration = configuration
         self.runFolder = URL(fileURLWithPath: configuration.outputPath)
         self.resume = resume
+        self.overwrite = overwrite
         self.progress = progress
     }
 
@@ -57,8 +68,15 @@ public final class Trainer {
         var plateau = PlateauSchedule(goal: .maximize, factor: 0.5, patience: 5)
         var records: [EpochRecord] = []
         var (epoch, step, bestDice) = (0, 0, -1.0)
+        var configurationWritten = false
 
-        try FileManager.default.createDirectory(at: runFolder, withIntermediateDirectories: true)
+        try createRunFolder()
+        let lock = try RunLock(folder: runFolder)
+        defer { withExtendedLifetime(lock) {} }
+        if !resume && !overwrite && FileManager.default.fileExists(atPath: runFolder.appendingPathComponent(File.last).path) {
+            throw TrainingError(
+                "\(runFolder.path) already holds a training run; pass --resume to continue it, --overwrite to replace it, or another --out")
+        }
         removeStaleTemporaryFiles()
         if resume {
             let checkpoint = try Checkpoint.read(from: runFolder.appendingPathComponent(File.last))
@@ -85,7 +103,6 @@ public final class Trainer {
         if configuration.freezeEncoder {
             for (_, block) in model.encoderBlocks { block.freeze() }
         }
-        try writeJSON(configuration, to: File.configuration)
 
         let stepsPerEpoch = (training.samples.count + configuration.batchSize - 1) / configuration.batchSize
         let totalSteps = configuration.steps ?? configuration.epochs * stepsPerEpoch
@@ -183,6 +200,12 @@ public final class Trainer {
             var optimizerState = optimizer.stateDictionary()
             optimizerState.metadata["plateau"] = String(decoding: try JSONEncoder().encode(plateau), as: UTF8.self)
             optimizerState.metadata["epoch"] = String(epoch)
+            // The configuration goes in with the first checkpoint, so that a run killed before
+            // it leaves the folder's previous run as it was.
+            if !configurationWritten {
+                try writeJSON(configuration, to: File.configuration)
+                configurationWritten = true
+            }
             try writeRecords(records)
             try AtomicFile.write(Data(CurvesChart.svg(records).utf8), to: runFolder.appendingPathComponent(File.curves))
             if improved { try checkpoint.write(to: runFolder.appendingPathComponent(File.best)) }
@@ -275,6 +298,31 @@ public final class Trainer {
     }
 
     /// Removes temporary files that a killed run left behind.
+    /// The run folder, created if needed; a file in its place, or a folder that cannot be
+    /// created, is a clear error.
+    private func createRunFolder() throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: runFolder.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw TrainingError("\(runFolder.path) is a file, not a folder: choose another --out") }
+            return
+        }
+        guard mkdirs(runFolder.path) else {
+            throw TrainingError("cannot create the run folder \(runFolder.path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// `mkdir -p`, leaving `errno` set on failure.
+    private func mkdirs(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if !isDirectory.boolValue { errno = ENOTDIR }
+            return isDirectory.boolValue
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        guard parent.isEmpty || parent == path || mkdirs(parent) else { return false }
+        return mkdir(path, 0o755) == 0 || errno == EEXIST
+    }
+
     private func removeStaleTemporaryFiles() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: runFolder.path)) ?? []
         for name in names where name.hasPrefix(".") && name.contains(".tmp-") {

@@ -68,15 +68,21 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
             masks: validationMaskStackPath, options: ("--val", "--val-images", "--val-masks"))
     }
 
+    /// The largest epoch, step and interval count accepted: 10^9, so that products of
+    /// them with a dataset's steps per epoch never overflow.
+    public static let maximumCount = 1_000_000_000
+
     /// The loss to use: the explicit one, or the standard one for the class count.
     public var resolvedLoss: SegmentationLoss { loss ?? .standard(classes: classes) }
 
     /// The first problem with the values, as a sentence naming the option; nil when fine.
     public var problem: String? {
-        if batchSize < 1 { return "--batch-size must be at least 1, got \(batchSize)" }
-        if epochs < 1 { return "--epochs must be at least 1, got \(epochs)" }
-        if validationInterval < 1 { return "--val-every must be at least 1, got \(validationInterval)" }
-        if let steps, steps < 1 { return "--steps must be at least 1, got \(steps)" }
+        if batchSize < 1 || batchSize > 4096 { return "--batch-size must be between 1 and 4096, got \(batchSize)" }
+        if epochs < 1 || epochs > Self.maximumCount { return "--epochs must be between 1 and \(Self.maximumCount), got \(epochs)" }
+        if validationInterval < 1 || validationInterval > Self.maximumCount {
+            return "--val-every must be between 1 and \(Self.maximumCount), got \(validationInterval)"
+        }
+        if let steps, steps < 1 || steps > Self.maximumCount { return "--steps must be between 1 and \(Self.maximumCount), got \(steps)" }
         if let timeLimitMinutes, !(timeLimitMinutes > 0) { return "--time-limit must be a positive number of minutes, got \(timeLimitMinutes)" }
         if !(learningRate > 0) || !learningRate.isFinite { return "--lr must be a positive number, got \(learningRate)" }
         if momentum < 0 || momentum >= 1 { return "--momentum must be in [0, 1), got \(momentum)" }
@@ -85,6 +91,11 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         if !(validationFraction > 0 && validationFraction < 1) { return "--val-fraction must be between 0 and 1, got \(validationFraction)" }
         if let threads, threads < 1 { return "--threads must be at least 1, got \(threads)" }
         if syntheticCount < 2 || syntheticSize < 16 { return "the synthetic set needs at least 2 images of at least 16 pixels" }
+        if syntheticSize > 8192 { return "--synthetic-size must be at most 8192, got \(syntheticSize)" }
+        if syntheticCount > 1_000_000 || Double(syntheticCount) * Double(syntheticSize) * Double(syntheticSize) > Double(1 << 31) {
+            return "--synthetic-count \(syntheticCount) of \(syntheticSize)² images exceeds the limit of 2^31 pixels in all"
+        }
+        if let crop, crop > 16384 { return "--crop must be at most 16384, got \(crop)" }
         if let problem = UNetConfiguration(classes: classes, width: width, depth: depth, bilinear: bilinear).problem { return problem }
         return resolvedLoss.problem(classes: classes)
     }

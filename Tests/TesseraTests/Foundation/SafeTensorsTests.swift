@@ -95,6 +95,16 @@ struct SafeTensorsTests {
          .invalidHeader(reason: "tensor 'w' has an invalid shape [-1]")),
         ("metadata not strings", file(header: #"{"__metadata__":{"epoch":3}}"#, dataBytes: 0),
          .invalidHeader(reason: "__metadata__ must map strings to strings")),
+        ("a shape whose product overflows before a zero",
+         file(header: #"{"w":{"dtype":"F32","shape":[1099511627776,1099511627776,0],"data_offsets":[0,0]}}"#, dataBytes: 0),
+         .invalidHeader(reason: "tensor 'w' has an invalid shape [1099511627776, 1099511627776, 0]")),
+        ("a shape of more bytes than memory",
+         file(header: #"{"w":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,8]}}"#, dataBytes: 8),
+         .invalidHeader(reason: "tensor 'w' has an invalid shape [4611686018427387904]")),
+        ("a tensor name given twice",
+         file(header: #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}, "w" :{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+              dataBytes: 8),
+         .invalidHeader(reason: "the name \"w\" appears more than once")),
     ]
 
     @Test("each malformed file is rejected with its own error naming file and tensor",

@@ -34,7 +34,7 @@ struct TrainerTests {
         #expect(withoutTime(resumed.records) == withoutTime(straight.records))
         let files = try FileManager.default.contentsOfDirectory(atPath: resumedFolder.path).sorted()
         #expect(files == [
-            "best.safetensors", "config.json", "curves.svg", "last.optimizer.safetensors", "last.safetensors", "metrics.csv",
+            ".lock", "best.safetensors", "config.json", "curves.svg", "last.optimizer.safetensors", "last.safetensors", "metrics.csv",
             "previous.optimizer.safetensors",
         ])
         let checkpoint = try Checkpoint.read(from: resumedFolder.appendingPathComponent("last.safetensors"))
@@ -71,7 +71,7 @@ struct TrainerTests {
         configuration.learningRate = 1e30
         configuration.optimizer = .sgd
         #expect {
-            try Trainer(configuration: configuration).run()
+            try Trainer(configuration: configuration, overwrite: true).run()
         } throws: { error in
             guard let error = error as? TrainingError else { return false }
             return !error.isBadInput && error.reason.contains("step ") && error.reason.contains("epoch 1")
