@@ -295,7 +295,7 @@ def unet():
         save("unet_bilinear.safetensors" if bilinear else "unet.safetensors", tensors)
 
 
-def png_bytes(width, height, bit_depth, color_type, rows, palette=None, trns=None):
+def png_bytes(width, height, bit_depth, color_type, rows, palette=None, trns=None, gamma=None, interlace=0):
     """A PNG file from raw scanlines (filter type 0), written with zlib alone."""
     import struct
     import zlib
@@ -304,7 +304,9 @@ def png_bytes(width, height, bit_depth, color_type, rows, palette=None, trns=Non
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     raw = b"".join(b"\x00" + row for row in rows)
-    body = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 0))
+    body = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, interlace))
+    if gamma is not None:
+        body += chunk(b"gAMA", struct.pack(">I", gamma))
     if palette is not None:
         body += chunk(b"PLTE", bytes(palette))
     if trns is not None:
@@ -330,6 +332,16 @@ def pngs():
         "palette.png": png_bytes(w, h, 8, 3, [bytes((x + y) % 3 for x in range(w)) for y in range(h)],
                                  palette=[200, 0, 0, 0, 200, 0, 0, 0, 200]),
     }
+    # Masks as users' tools write them: labels with a gAMA chunk (read as stored, never
+    # gamma-corrected), 16-bit labels, 16-bit gray+alpha (never premultiplied).
+    labels = [[(x + y) % 3 for x in range(w)] for y in range(h)]
+    files["labels_gamma.png"] = png_bytes(w, h, 8, 0, [bytes(r) for r in labels], gamma=100000)
+    values16 = [0, 1000, 65535]
+    files["labels16.png"] = png_bytes(w, h, 16, 0, [b"".join(struct.pack(">H", values16[v]) for v in r) for r in labels])
+    files["gray_alpha16.png"] = png_bytes(w, h, 16, 4, [b"".join(struct.pack(">HH", v * 257, 1000) for v in r) for r in gray])
+    # A 16384×16384 RGBA16 header over a few bytes of data, and a chunk claiming 2 GiB.
+    files["declared_huge.png"] = png_bytes(16384, 16384, 16, 6, [b""])
+    files["chunk_2gib.png"] = png_bytes(w, h, 8, 0, [bytes(r) for r in gray])[:33] + struct.pack(">I", 0x7FFFFFF0) + b"tEXt" + b"\0" * 8
     good = files["gray8.png"]
     files["truncated.png"] = good[: len(good) - 20]
     files["not_a_png.png"] = b"this is a text file, not an image\n"

@@ -13,7 +13,7 @@ struct PredictCommand: ParsableCommand {
             For each input NAME.png/.jpg/.gif, writes OUT/NAME.png; for NAME.tif (one page or a \
             stack), writes OUT/NAME.tif with one mask page per input page. Masks are binary \
             (0/255) or, for multi-class models, the original mask values restored from the \
-            checkpoint's class mapping (16-bit TIFF pages when a value exceeds 255). Large images \
+            checkpoint's class mapping (16-bit PNGs and TIFF pages when a value exceeds 255). Large images \
             are processed in overlapping tiles, so memory stays bounded. --model also takes a \
             PyTorch state_dict of Pytorch-UNet saved as safetensors (scripts/convert_pytorch_unet.py).
             """)
@@ -96,9 +96,12 @@ struct PredictCommand: ParsableCommand {
                     to: outputFolder.appendingPathComponent(written))
             } else {
                 written = "\(stem).png"
-                try PNGFile.write(
-                    masks[0].map { UInt8(clamping: $0) }, width: pages[0].width, height: pages[0].height, channels: 1,
-                    to: outputFolder.appendingPathComponent(written))
+                let target = outputFolder.appendingPathComponent(written)
+                if checkpoint.mapping.values.allSatisfy({ $0 <= 255 }) {
+                    try PNGFile.write(masks[0].map { UInt8(clamping: $0) }, width: pages[0].width, height: pages[0].height, channels: 1, to: target)
+                } else {
+                    try PNGFile.write(gray16: masks[0], width: pages[0].width, height: pages[0].height, to: target)
+                }
             }
             let pageNote = pages.count > 1 ? " (\(pages.count) pages)" : ""
             print("[\(index + 1)/\(files.count)] \(file.lastPathComponent)\(pageNote) → \(out)/\(written)")

@@ -54,9 +54,13 @@ public enum FolderDataset {
             }
             used.insert(candidates[0])
             let imageURL = imageFolder.appendingPathComponent(name), maskURL = maskFolder.appendingPathComponent(candidates[0])
+            let image = try ImageFile.read(imageURL)
+            // A mask of the wrong size is refused from its header, before its pixels are decoded.
+            if let size = try ImageFile.declaredSize(of: maskURL), size != (image.width, image.height) {
+                throw DatasetError(path: maskURL.path, reason: "mask is \(size.width)×\(size.height) but its image is \(image.width)×\(image.height)")
+            }
             pairs.append(LabelledImages.Pair(
-                name: name, image: try ImageFile.read(imageURL), imageSource: imageURL.path,
-                mask: try ImageFile.read(maskURL), maskSource: maskURL.path))
+                name: name, image: image, imageSource: imageURL.path, mask: try ImageFile.read(maskURL), maskSource: maskURL.path))
         }
         if let extra = Set(maskNames).subtracting(used).sorted().first {
             throw DatasetError(
@@ -83,12 +87,14 @@ public enum FolderDataset {
     }
 
     /// The raw value of each mask pixel: the palette index, the gray level, or the RGB
-    /// triple packed as `r << 16 | g << 8 | b`.
+    /// triple packed as `r << 2b | g << b | b` for samples of `b` bits, so that every
+    /// distinct colour is a distinct value.
     public static func maskValues(_ raster: Raster) -> [Int] {
         if let indices = raster.indices { return indices.map(Int.init) }
         if raster.channels == 1 { return raster.samples.map(Int.init) }
+        let bits = raster.bitDepth
         return (0..<(raster.width * raster.height)).map { pixel in
-            (Int(raster.samples[pixel * 3]) << 16) | (Int(raster.samples[pixel * 3 + 1]) << 8) | Int(raster.samples[pixel * 3 + 2])
+            (Int(raster.samples[pixel * 3]) << (2 * bits)) | (Int(raster.samples[pixel * 3 + 1]) << bits) | Int(raster.samples[pixel * 3 + 2])
         }
     }
 

@@ -57,6 +57,15 @@ public enum ImageFile {
         return pages[0]
     }
 
+    /// The width and height a file declares in its header, read without decoding its
+    /// pixels; nil for formats whose size is only known by decoding (JPEG, TIFF, GIF are
+    /// bounded by their own checks).
+    public static func declaredSize(of url: URL) throws -> (width: Int, height: Int)? {
+        let data = try contents(of: url)
+        guard try format(of: data, path: url.path) == .png else { return nil }
+        return try PNGFile.dimensions(data, path: url.path)
+    }
+
     /// The format of `data`, or an error naming the file.
     static func format(of data: Data, path: String) throws -> Format {
         guard !data.isEmpty else { throw ImageFileError(path: path, reason: "empty file (0 bytes), not an image") }

@@ -65,6 +65,42 @@ struct PNGFileTests {
         }
     }
 
+    /// `(x + y) mod 3`, the labels of the mask fixtures.
+    static let labels: [Int] = (0..<4).flatMap { y in (0..<5).map { x in (x + y) % 3 } }
+
+    @Test("mask labels are read as stored: a gAMA chunk changes nothing, 16-bit labels stay 16-bit")
+    func labelsAsStored() throws {
+        #expect(try Self.read("labels_gamma.png").samples.map(Int.init) == Self.labels)
+        let sixteen = try Self.read("labels16.png")
+        #expect(sixteen.bitDepth == 16 && sixteen.samples.map(Int.init) == Self.labels.map { [0, 1000, 65535][$0] })
+    }
+
+    @Test("16-bit gray+alpha drops the alpha without premultiplying")
+    func sixteenBitAlpha() throws {
+        #expect(try Self.read("gray_alpha16.png").samples == Self.ramp.map { $0 * 257 })
+    }
+
+    @Test("a small file declaring a huge image, or a chunk of 2 GiB, is refused before allocating")
+    func declaredSizesBounded() {
+        for (name, text) in [("declared_huge.png", "far more than its"), ("chunk_2gib.png", "chunk tEXt claims 2147483632 bytes, past the end")] {
+            #expect {
+                try Self.read(name)
+            } throws: { error in
+                guard let error = error as? ImageFileError else { return false }
+                return error.reason.contains(text) && !error.reason.isEmpty
+            }
+        }
+    }
+
+    @Test("16-bit gray PNGs are written as stored and read back exactly")
+    func sixteenBitRoundTrip() throws {
+        let url = try Fixtures.temporaryFolder().appendingPathComponent("m.png")
+        let values: [UInt16] = [0, 1000, 65535, 7, 300, 2]
+        try PNGFile.write(gray16: values, width: 3, height: 2, to: url)
+        let back = try PNGFile.read(url)
+        #expect(back.bitDepth == 16 && back.samples == values)
+    }
+
     @Test("absurd dimensions are refused before any allocation")
     func hugeDimensions() {
         #expect {
