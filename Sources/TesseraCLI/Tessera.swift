@@ -37,10 +37,35 @@ struct TesseraCommand: ParsableCommand {
             if code != .failure && code != .validationFailure && error is ExitCode {
                 Foundation.exit(code.rawValue)
             }
-            let message = code == .validationFailure || isArgumentParserError(error) ? fullMessage(for: error) : "error: \(error)"
+            // Usage errors are ArgumentParser's own lines; everything else is one line, with
+            // control characters in names escaped.
+            let message = code == .validationFailure || isArgumentParserError(error)
+                ? fullMessage(for: error) : "error: " + MessageText.escaped(describe(error))
             FileHandle.standardError.write(Data((message + "\n").utf8))
             Foundation.exit(isBadInput(error) ? 2 : 1)
         }
+    }
+
+    /// The error in words: Foundation's file errors as the path and the system's reason
+    /// instead of their NSCocoaErrorDomain dump.
+    private static func describe(_ error: Error) -> String {
+        let bridged = error as NSError
+        guard bridged.domain == NSCocoaErrorDomain else { return "\(error)" }
+        let path = bridged.userInfo[NSFilePathErrorKey] as? String ?? (bridged.userInfo[NSURLErrorKey] as? URL)?.path ?? "a file"
+        if let underlying = bridged.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return "\(path): \(String(cString: strerror(Int32(underlying.code))))"
+        }
+        // Without the system's reason, find it on the path: a file where a folder should be.
+        var ancestor = URL(fileURLWithPath: path)
+        while ancestor.path != "/" {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory) {
+                if !isDirectory.boolValue { return "\(path): \(ancestor.path) is a file, not a folder" }
+                break
+            }
+            ancestor.deleteLastPathComponent()
+        }
+        return "\(path): the file operation failed (Foundation error \(bridged.code))"
     }
 
     private static func isArgumentParserError(_ error: Error) -> Bool {
@@ -52,6 +77,7 @@ struct TesseraCommand: ParsableCommand {
         case let error as TrainingError: error.isBadInput
         case is AtomicFileError: false
         case is DatasetError, is ImageFileError, is CheckpointError, is SafeTensorsError, is ModuleLoadingError: true
+        case let error as NSError where error.domain == NSCocoaErrorDomain: true
         default: isArgumentParserError(error)
         }
     }

@@ -25,10 +25,10 @@ public struct ModuleLoadingError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         var parts: [String] = []
         if !shapeMismatches.isEmpty {
-            parts.append("wrong shape: " + shapeMismatches.map { "\($0.name) is \($0.found), expected \($0.expected)" }.joined(separator: "; "))
+            parts.append("wrong shape: " + MessageText.list(shapeMismatches.map { "\($0.name) is \($0.found), expected \($0.expected)" }, separator: "; "))
         }
-        if !missing.isEmpty { parts.append("missing: " + missing.joined(separator: ", ")) }
-        if !unexpected.isEmpty { parts.append("unexpected: " + unexpected.joined(separator: ", ")) }
+        if !missing.isEmpty { parts.append("missing: " + MessageText.list(missing)) }
+        if !unexpected.isEmpty { parts.append("unexpected: " + MessageText.list(unexpected)) }
         return "\(source): cannot load parameters (\(parts.joined(separator: " | ")))"
     }
 }

@@ -57,9 +57,9 @@ public struct SafeTensors: Sendable {
     public static func read(from url: URL) throws -> SafeTensors {
         let data: Data
         do {
-            data = try Data(contentsOf: url)
+            data = try FileContents.read(url)
         } catch {
-            throw SafeTensorsError(path: url.path, kind: .unreadable(reason: error.localizedDescription))
+            throw SafeTensorsError(path: url.path, kind: .unreadable(reason: error.reason))
         }
         return try decode(data, path: url.path)
     }

@@ -39,7 +39,8 @@ enum LabelledImages {
                 guard let label = resolved.label(of: value) else {
                     let found = Set(raw).subtracting(resolved.values).sorted().prefix(8)
                     throw DatasetError(
-                        path: pairs[index].maskSource, reason: "mask values \(Array(found)) are not among the model's class values \(resolved.values)")
+                        path: pairs[index].maskSource,
+                        reason: "mask values \(Array(found)) are not among the model's class values [\(MessageText.list(resolved.values.map(String.init)))]")
                 }
                 labels[pixel] = label
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Tessera
 
 /// Reads PNG, JPEG, TIFF and GIF files, telling the format by its signature (so a file
 /// whose extension lies is still read as what it is).
@@ -78,17 +79,11 @@ public enum ImageFile {
     /// The bytes of a regular file, or an error naming it: a folder, a device or FIFO, or
     /// a file that cannot be opened.
     static func contents(of url: URL) throws -> Data {
-        var status = stat()
-        guard stat(url.path, &status) == 0 else {
-            throw ImageFileError(path: url.path, reason: "cannot read the file (\(String(cString: strerror(errno))))")
-        }
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            throw ImageFileError(path: url.path, reason: "is not a regular file (a folder, device or pipe)")
-        }
         do {
-            return try Data(contentsOf: url)
+            return try FileContents.read(url)
         } catch {
-            throw ImageFileError(path: url.path, reason: "cannot read the file (\(String(cString: strerror(errno))))")
+            let reason = error.reason.hasPrefix("is ") ? error.reason : "cannot read the file (\(error.reason))"
+            throw ImageFileError(path: url.path, reason: reason)
         }
     }
 }

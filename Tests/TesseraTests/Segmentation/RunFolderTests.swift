@@ -155,3 +155,54 @@ private final class RunLockHolder {
 
     deinit { close(descriptor) }
 }
+
+@Suite("messages stay one readable line")
+struct MessageTests {
+    @Test("long lists are cut after a few items with a count of the rest; control characters are escaped")
+    func listsAndEscapes() {
+        #expect(MessageText.list((1...3).map(String.init)) == "1, 2, 3")
+        #expect(MessageText.list((1...100_000).map(String.init)) == "1, 2, 3, 4, 5, and 99995 more")
+        #expect(MessageText.escaped("a\nb\u{1B}[31mc\td") == "a\\nb\\u{1B}[31mc\\td")
+        #expect(MessageText.escaped("Zürich ✓") == "Zürich ✓")
+    }
+
+    @Test("a width mismatch over every tensor is reported in a short line")
+    func shortMismatch() throws {
+        var file = BadInputTests.smallModel(width: 4).stateDictionary()
+        file.metadata["model"] = #"{"bilinear":false,"classes":1,"depth":2,"inputChannels":1,"width":8}"#
+        let url = try Fixtures.temporaryFolder().appendingPathComponent("mismatch.safetensors")
+        try file.write(to: url)
+        #expect {
+            try Checkpoint.read(from: url)
+        } throws: { error in
+            let text = "\(error)"
+            return text.count < 600 && text.contains("more") && !text.contains("\n")
+        }
+    }
+
+    @Test("a file name with a newline is printed escaped, on one line")
+    func escapedFileName() throws {
+        let folder = try Fixtures.temporaryFolder()
+        let images = folder.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        try Data("garbage".utf8).write(to: images.appendingPathComponent("bad\nname.png"))
+        let result = try TesseraProcess.run([
+            "predict", "--model", Fixtures.url("pytorch_unet_state_dict.safetensors").path, "--input", images.path,
+            "--out", folder.appendingPathComponent("out").path,
+        ])
+        #expect(result.status == 2 && result.output.contains("bad\\nname.png: not a PNG, JPEG, TIFF or GIF file"), "\(result.output)")
+        #expect(result.output.split(separator: "\n").filter { $0.hasPrefix("error:") }.count == 1)
+    }
+
+    @Test("an --out below a file names the file in the way")
+    func outBelowAFile() throws {
+        let file = try Fixtures.temporaryFolder().appendingPathComponent("taken")
+        try Data("x".utf8).write(to: file)
+        let result = try TesseraProcess.run([
+            "predict", "--model", Fixtures.url("pytorch_unet_state_dict.safetensors").path,
+            "--input", Fixtures.url("png/gray8.png").path, "--out", file.appendingPathComponent("sub").path,
+        ])
+        #expect(result.status == 2 && result.output.contains("\(file.path) is a file, not a folder"), "\(result.output)")
+        #expect(!result.output.contains("NSCocoaErrorDomain") && !result.output.contains("Domain="))
+    }
+}
