@@ -11,6 +11,17 @@ struct BadInputTests {
         return UNet(UNetConfiguration(width: width, depth: 2), generator: &generator)
     }
 
+    /// The weights of ``smallModel()`` (width 4) as a file whose metadata describes a U-Net
+    /// of `width`, after `edit`.
+    static func checkpointFile(describingWidth width: Int, edit: (inout SafeTensors) -> Void = { _ in }) throws -> URL {
+        var file = smallModel().stateDictionary()
+        file.metadata["model"] = #"{"bilinear":false,"classes":1,"depth":2,"inputChannels":1,"width":"# + "\(width)}"
+        edit(&file)
+        let url = try Fixtures.temporaryFolder().appendingPathComponent("checkpoint.safetensors")
+        try file.write(to: url)
+        return url
+    }
+
     @Test("a checkpoint without model metadata is read as a state_dict: its U-Net is inferred, or its first misfit named")
     func missingMetadata() throws {
         let folder = try Fixtures.temporaryFolder()

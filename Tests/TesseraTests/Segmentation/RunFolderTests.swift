@@ -112,10 +112,7 @@ struct RunFolderTests {
         }
         #expect(UNetConfiguration(inputChannels: 1 << 31).problem?.contains("input channels must be between 1 and 1024") == true)
         #expect(UNetConfiguration(width: 2048, depth: 8).problem?.contains("million weights") == true)
-        var file = BadInputTests.smallModel().stateDictionary()
-        file.metadata["model"] = #"{"bilinear":false,"classes":1,"depth":2,"inputChannels":1,"width":100000}"#
-        let url = try Fixtures.temporaryFolder().appendingPathComponent("wide.safetensors")
-        try file.write(to: url)
+        let url = try BadInputTests.checkpointFile(describingWidth: 100000)
         #expect {
             try Checkpoint.read(from: url)
         } throws: { error in
@@ -125,13 +122,11 @@ struct RunFolderTests {
 
     @Test("a checkpoint holding NaN is refused by predict and reported by inspect, the tensor named")
     func nonFiniteWeights() throws {
-        var file = BadInputTests.smallModel().stateDictionary()
-        var weight = file.tensors["outc.conv.weight"]!
-        weight[0, 0, 0, 0] = .nan
-        file.tensors["outc.conv.weight"] = weight
-        file.metadata["model"] = #"{"bilinear":false,"classes":1,"depth":2,"inputChannels":1,"width":4}"#
-        let url = try Fixtures.temporaryFolder().appendingPathComponent("nan.safetensors")
-        try file.write(to: url)
+        let url = try BadInputTests.checkpointFile(describingWidth: 4) { file in
+            var weight = file.tensors["outc.conv.weight"]!
+            weight[0, 0, 0, 0] = .nan
+            file.tensors["outc.conv.weight"] = weight
+        }
         #expect {
             try Checkpoint.read(from: url)
         } throws: { error in
@@ -168,10 +163,7 @@ struct MessageTests {
 
     @Test("a width mismatch over every tensor is reported in a short line")
     func shortMismatch() throws {
-        var file = BadInputTests.smallModel(width: 4).stateDictionary()
-        file.metadata["model"] = #"{"bilinear":false,"classes":1,"depth":2,"inputChannels":1,"width":8}"#
-        let url = try Fixtures.temporaryFolder().appendingPathComponent("mismatch.safetensors")
-        try file.write(to: url)
+        let url = try BadInputTests.checkpointFile(describingWidth: 8)
         #expect {
             try Checkpoint.read(from: url)
         } throws: { error in
