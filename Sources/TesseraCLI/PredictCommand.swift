@@ -57,6 +57,7 @@ struct PredictCommand: ParsableCommand {
         let outputFolder = URL(fileURLWithPath: out)
         try checkOutputsSpareInputs(files)
         try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
+        let maskBitDepth = checkpoint.mapping.values.allSatisfy { $0 <= 255 } ? 8 : 16
         for (index, file) in files.enumerated() {
             let pages = try ImageFile.readPages(file)
             let stem = file.deletingPathExtension().lastPathComponent
@@ -89,15 +90,14 @@ struct PredictCommand: ParsableCommand {
                 guard sizes.count == 1 else {
                     throw ImageFileError(path: file.path, reason: "its pages differ in size (\(sizes.count) sizes); a mask stack needs one size")
                 }
-                let bitDepth = checkpoint.mapping.values.allSatisfy { $0 <= 255 } ? 8 : 16
                 written = "\(stem).tif"
                 try TIFFFile.write(
-                    pages: masks, width: pages[0].width, height: pages[0].height, bitDepth: bitDepth,
+                    pages: masks, width: pages[0].width, height: pages[0].height, bitDepth: maskBitDepth,
                     to: outputFolder.appendingPathComponent(written))
             } else {
                 written = "\(stem).png"
                 let target = outputFolder.appendingPathComponent(written)
-                if checkpoint.mapping.values.allSatisfy({ $0 <= 255 }) {
+                if maskBitDepth == 8 {
                     try PNGFile.write(masks[0].map { UInt8(clamping: $0) }, width: pages[0].width, height: pages[0].height, channels: 1, to: target)
                 } else {
                     try PNGFile.write(gray16: masks[0], width: pages[0].width, height: pages[0].height, to: target)

@@ -52,9 +52,8 @@ struct SelfCheckCommand: ParsableCommand {
         for family in KernelFamily.allCases.reversed() where family.isSupported(by: CPU.current.features) {
             let name = "\(family.coreName) (\(family.instructions))"
             do {
-                try BLASKernels.load(coreName: family.coreName)
-                print(String(
-                    format: "ok   %@: sgemm error %.1e, 1024² at %.0f GFLOP/s", name, BLASKernels.gemmError(), Self.gemmGigaflops(size: 1024)))
+                let error = try BLASKernels.load(coreName: family.coreName)
+                print(String(format: "ok   %@: sgemm error %.1e, 1024² at %.0f GFLOP/s", name, error, Self.gemmGigaflops(size: 1024)))
             } catch {
                 print("FAIL \(name): \(error)")
                 failed.append(family.coreName)

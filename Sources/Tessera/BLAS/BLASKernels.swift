@@ -103,14 +103,13 @@ public enum BLASKernels {
             }
             return current
         }
-        guard let family = replacement(for: running, widest: CPU.current.features.widest, userSetting: nil) else { return current }
+        guard let family = replacement(for: running, widest: KernelFamily.widest(for: CPU.current.features), userSetting: nil) else {
+            return current
+        }
         do {
-            try reload(coreName: family.coreName)
-            let error = gemmError()
-            guard error <= tolerance else { throw BLASKernelsError.wrongResults(coreName: family.coreName, error: error) }
+            try reloadChecked(coreName: family.coreName)
             chooser.withLock { $0 = .tessera(replacing: running) }
         } catch {
-            try? reload(coreName: nil)
             chooser.withLock { $0 = .fallback(rejected: family.coreName, reason: "\(error)") }
             FileHandle.standardError.write(Data("tessera: \(current)\n".utf8))
         }
@@ -120,22 +119,39 @@ public enum BLASKernels {
     /// Loads the kernels of OpenBLAS core `coreName` (e.g. "SkylakeX") in this process
     /// and checks them against a reference loop.
     ///
+    /// - Returns: their ``gemmError()``.
     /// - Throws: ``BLASKernelsError`` when the CPU lacks the family's instructions, the
     ///   OpenBLAS library cannot switch kernels, or the kernels compute wrongly (OpenBLAS's
     ///   own choice is then loaded again).
-    public static func load(coreName: String) throws {
+    @discardableResult
+    public static func load(coreName: String) throws -> Float {
         guard let family = KernelFamily(openBLASCore: coreName) else { throw BLASKernelsError.unknownCore(coreName) }
         guard family.isSupported(by: CPU.current.features) else {
             throw BLASKernelsError.unsupported(coreName: coreName, family: family, cpu: CPU.current.features.summary)
         }
-        try reload(coreName: coreName)
-        let error = gemmError()
-        guard error <= tolerance else {
-            try? reload(coreName: nil)
+        do {
+            let error = try reloadChecked(coreName: coreName)
+            chooser.withLock { $0 = .program }
+            return error
+        } catch {
             chooser.withLock { $0 = nil }
-            throw BLASKernelsError.wrongResults(coreName: coreName, error: error)
+            throw error
         }
-        chooser.withLock { $0 = .program }
+    }
+
+    /// ``reload(coreName:)`` and the ``gemmError()`` check; kernels that fail either are
+    /// replaced by OpenBLAS's own choice before the error is thrown.
+    @discardableResult
+    private static func reloadChecked(coreName: String) throws -> Float {
+        do {
+            try reload(coreName: coreName)
+            let error = gemmError()
+            guard error <= tolerance else { throw BLASKernelsError.wrongResults(coreName: coreName, error: error) }
+            return error
+        } catch {
+            try? reload(coreName: nil)
+            throw error
+        }
     }
 
     /// Re-runs OpenBLAS's kernel selection with `OPENBLAS_CORETYPE` set to `coreName`
@@ -211,7 +227,7 @@ public enum BLASKernels {
     static let noticeOnce: Void = {
         let running = BLAS.coreName
         guard chooser.withLock({ $0 == nil }),
-              let family = replacement(for: running, widest: CPU.current.features.widest, userSetting: userSetting)
+              let family = replacement(for: running, widest: KernelFamily.widest(for: CPU.current.features), userSetting: userSetting)
         else { return }
         FileHandle.standardError.write(Data("""
             tessera: OpenBLAS runs its \(running) kernels, but this CPU supports \(family.instructions); \
@@ -239,9 +255,4 @@ public enum BLASKernelsError: Error, CustomStringConvertible, Equatable {
         case .wrongResults(let name, let error): "\(name) kernels' sgemm differs from the reference loop by \(error) (relative)"
         }
     }
-}
-
-extension VectorFeatures {
-    /// The widest kernel family these features allow.
-    var widest: KernelFamily { KernelFamily.widest(for: self) }
 }

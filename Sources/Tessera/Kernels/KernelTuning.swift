@@ -35,5 +35,4 @@ public struct KernelTuning: Sendable, Equatable {
     public static var machine: KernelTuning {
         KernelTuning(l2CacheBytes: CPU.current.l2CacheBytes, kernelFamily: BLASKernels.current.family)
     }
-
 }

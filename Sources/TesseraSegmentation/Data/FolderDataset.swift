@@ -54,13 +54,13 @@ public enum FolderDataset {
             }
             used.insert(candidates[0])
             let imageURL = imageFolder.appendingPathComponent(name), maskURL = maskFolder.appendingPathComponent(candidates[0])
-            let image = try ImageFile.read(imageURL)
+            let image = try ImageFile.read(imageURL), maskData = try ImageFile.contents(of: maskURL)
             // A mask of the wrong size is refused from its header, before its pixels are decoded.
-            if let size = try ImageFile.declaredSize(of: maskURL), size != (image.width, image.height) {
+            if let size = try ImageFile.declaredSize(maskData, path: maskURL.path), size != (image.width, image.height) {
                 throw DatasetError(path: maskURL.path, reason: "mask is \(size.width)×\(size.height) but its image is \(image.width)×\(image.height)")
             }
-            pairs.append(LabelledImages.Pair(
-                name: name, image: image, imageSource: imageURL.path, mask: try ImageFile.read(maskURL), maskSource: maskURL.path))
+            let mask = try ImageFile.decodeSingle(maskData, path: maskURL.path)
+            pairs.append(LabelledImages.Pair(name: name, image: image, imageSource: imageURL.path, mask: mask, maskSource: maskURL.path))
         }
         if let extra = Set(maskNames).subtracting(used).sorted().first {
             throw DatasetError(

@@ -50,21 +50,24 @@ public enum ImageFile {
     /// The single image in the file at `url`; a multi-page TIFF is refused (stacks are
     /// read with ``readPages(_:)``).
     public static func read(_ url: URL) throws -> Raster {
-        let pages = try readPages(url)
+        try decodeSingle(contents(of: url), path: url.path)
+    }
+
+    /// The single image in the bytes of an image file; a multi-page TIFF is refused.
+    static func decodeSingle(_ data: Data, path: String) throws -> Raster {
+        let pages = try decodePages(data, path: path)
         guard pages.count == 1 else {
-            throw ImageFileError(
-                path: url.path, reason: "is a stack of \(pages.count) pages; pass stacks as --images STACK --masks STACK")
+            throw ImageFileError(path: path, reason: "is a stack of \(pages.count) pages; pass stacks as --images STACK --masks STACK")
         }
         return pages[0]
     }
 
-    /// The width and height a file declares in its header, read without decoding its
-    /// pixels; nil for formats whose size is only known by decoding (JPEG, TIFF, GIF are
-    /// bounded by their own checks).
-    public static func declaredSize(of url: URL) throws -> (width: Int, height: Int)? {
-        let data = try contents(of: url)
-        guard try format(of: data, path: url.path) == .png else { return nil }
-        return try PNGFile.dimensions(data, path: url.path)
+    /// The width and height the bytes of an image file declare in its header, read
+    /// without decoding its pixels; nil for formats whose size is only known by decoding
+    /// (JPEG, TIFF, GIF are bounded by their own checks).
+    static func declaredSize(_ data: Data, path: String) throws -> (width: Int, height: Int)? {
+        guard try format(of: data, path: path) == .png else { return nil }
+        return try PNGFile.dimensions(data, path: path)
     }
 
     /// The format of `data`, or an error naming the file.
