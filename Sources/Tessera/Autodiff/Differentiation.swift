@@ -18,9 +18,9 @@ public func valueAndGradient(
     return (value.detached(), gradients)
 }
 
-func backPropagate(_ value: Tensor) {
+func backPropagate(_ value: Tensor, leafFinished: ((TapeNode) -> Void)? = nil) {
     require(value.count == 1, "valueAndGradient: the function must return one value, got shape \(value.shape)")
     if let root = value.node {
-        Tape.propagate(from: root, seed: Tensor(shape: value.shape, repeating: 1))
+        Tape.propagate(from: root, seed: Tensor(shape: value.shape, repeating: 1), leafFinished: leafFinished)
     }
 }

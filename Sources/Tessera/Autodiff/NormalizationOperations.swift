@@ -2,17 +2,21 @@
 /// input, weight and bias). In training mode it normalises with the batch's statistics
 /// and updates `runningMean`/`runningVariance`; otherwise it uses them.
 ///
-/// - Parameter rectify: follow with ReLU, fused into the same passes over memory
-///   (`relu(batchNorm(x))`, computed faster).
+/// - Parameters:
+///   - rectify: follow with ReLU, fused into the same passes over memory
+///     (`relu(batchNorm(x))`, computed faster).
+///   - replicas: in training, normalise with the statistics of the batch of all the
+///     replicas of a data-parallel job (synchronised batch norm).
 public func batchNorm(
     _ input: Tensor, weight: Tensor, bias: Tensor,
     runningMean: inout Tensor, runningVariance: inout Tensor,
-    training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5, rectify: Bool = false
+    training: Bool, momentum: Float = 0.1, epsilon: Float = 1e-5, rectify: Bool = false,
+    replicas: (any ReplicaSum)? = nil
 ) -> Tensor {
     let (output, saved) = training
         ? BatchNormalization.trainingForward(
             input: input, weight: weight, bias: bias, runningMean: &runningMean, runningVariance: &runningVariance,
-            momentum: momentum, epsilon: epsilon, rectify: rectify)
+            momentum: momentum, epsilon: epsilon, rectify: rectify, replicas: replicas)
         : BatchNormalization.inferenceForward(
             input: input, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
             epsilon: epsilon, rectify: rectify)

@@ -12,10 +12,14 @@ final class TapeNode: @unchecked Sendable {
     /// The gradient accumulated so far (fan-out adds).
     var gradient: Tensor?
 
+    /// Whether this entry stands for a tensor being differentiated rather than an operation.
+    let isLeaf: Bool
+
     init(order: Int, inputs: [TapeNode?], backward: ((Tensor) -> [Tensor?])?) {
         self.order = order
         self.inputs = inputs
         self.backward = backward
+        self.isLeaf = backward == nil
     }
 
     func accumulate(_ contribution: Tensor) {
@@ -56,7 +60,10 @@ final class Tape: @unchecked Sendable {
 
     /// Back-propagates `seed` from `root` to every entry it depends on, releasing each
     /// operation's saved tensors once used. Leaves keep their gradients.
-    static func propagate(from root: TapeNode, seed: Tensor) {
+    ///
+    /// - Parameter leafFinished: called for each reachable leaf as soon as its gradient is
+    ///   final, that is right after the last operation that uses it has been replayed.
+    static func propagate(from root: TapeNode, seed: Tensor, leafFinished: ((TapeNode) -> Void)? = nil) {
         var reachable: [TapeNode] = []
         var visited = Set<ObjectIdentifier>()
         var stack = [root]
@@ -66,7 +73,19 @@ final class Tape: @unchecked Sendable {
             stack.append(contentsOf: node.inputs.compactMap { $0 })
         }
         reachable.sort { $0.order > $1.order }
+        // The replay runs in decreasing order, so a leaf is final after the consumer with
+        // the lowest order.
+        var lastConsumer: [ObjectIdentifier: Int] = [:]
+        if leafFinished != nil {
+            for node in reachable {
+                for case let input? in node.inputs where input.isLeaf {
+                    let key = ObjectIdentifier(input)
+                    lastConsumer[key] = min(lastConsumer[key] ?? .max, node.order)
+                }
+            }
+        }
         root.accumulate(seed)
+        if root.isLeaf { leafFinished?(root) }
         for node in reachable {
             guard let backward = node.backward, let gradient = node.gradient else { continue }
             let inputGradients = backward(gradient)
@@ -78,6 +97,12 @@ final class Tape: @unchecked Sendable {
             }
             node.backward = nil
             node.gradient = nil
+            if let leafFinished {
+                for case let input? in node.inputs where lastConsumer[ObjectIdentifier(input)] == node.order {
+                    lastConsumer[ObjectIdentifier(input)] = nil
+                    leafFinished(input)
+                }
+            }
         }
     }
 }

@@ -13,35 +13,51 @@ public enum BatchNormalization {
         public let inverseStandardDeviation: [Float]
         /// Whether μ and σ² came from the batch (training) rather than the running statistics.
         public let usedBatchStatistics: Bool
+        /// Where the batch is split over replicas: the sum over them, and the number of
+        /// values per channel in the whole batch.
+        let replicas: (sum: any ReplicaSum, elements: Int)?
     }
 
     /// Normalises with the batch's statistics and updates the running ones.
     ///
-    /// - Parameter rectify: apply ReLU to the output in the same pass (batch norm + ReLU
-    ///   fused, saving a read and a write of the activation).
+    /// - Parameters:
+    ///   - rectify: apply ReLU to the output in the same pass (batch norm + ReLU fused,
+    ///     saving a read and a write of the activation).
+    ///   - replicas: where the batch is split over the replicas of a data-parallel job,
+    ///     their sum: the statistics are then those of the whole batch (every replica calls
+    ///     this for the same layers in the same order).
     public static func trainingForward(
         input: Tensor, weight: Tensor, bias: Tensor,
         runningMean: inout Tensor, runningVariance: inout Tensor,
-        momentum: Float = 0.1, epsilon: Float = 1e-5, rectify: Bool = false
+        momentum: Float = 0.1, epsilon: Float = 1e-5, rectify: Bool = false, replicas: (any ReplicaSum)? = nil
     ) -> (output: Tensor, saved: Saved) {
         let (channels, plane) = checkShapes(input: input, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance)
-        let batch = input.shape[0], elements = batch * plane
+        let batch = input.shape[0]
+        var elements = batch * plane
+        var sums = ChannelReduction.sum(input).scalars.map(Double.init)
+        if let replicas {
+            sums.append(Double(elements))
+            replicas.sumOverReplicas(&sums)
+            elements = Int(sums.removeLast())
+        }
         require(elements > 1, "batch_norm: training needs more than one value per channel, got input \(input.shape)")
-        let mean = ChannelReduction.sum(input).scalars.map { $0 / Float(elements) }
-        var variance = [Float](repeating: 0, count: channels)
-        variance.withUnsafeMutableBufferPointer { varianceBuffer in
+        let mean = sums.map { Float($0 / Double(elements)) }
+        var squares = [Double](repeating: 0, count: channels)
+        squares.withUnsafeMutableBufferPointer { squaresBuffer in
             nonisolated(unsafe) let source = input.storage.pointer
-            nonisolated(unsafe) let variances = varianceBuffer.baseAddress!
+            nonisolated(unsafe) let totals = squaresBuffer.baseAddress!
             Parallel.forEach(channels) { channel in
                 let centre = mean[channel]
-                var squares = 0.0
+                var total = 0.0
                 for image in 0..<batch {
                     let x = source + (image * channels + channel) * plane
-                    squares += Double(LaneReduction.sumOfSquaredDeviations(x, count: plane, from: centre))
+                    total += Double(LaneReduction.sumOfSquaredDeviations(x, count: plane, from: centre))
                 }
-                variances[channel] = Float(squares / Double(elements))
+                totals[channel] = total
             }
         }
+        replicas?.sumOverReplicas(&squares)
+        let variance = squares.map { Float($0 / Double(elements)) }
         let inverse = variance.map { 1 / (($0 + epsilon).squareRoot()) }
         let unbiasedScale = Float(elements) / Float(elements - 1)
         runningMean.withUnsafeMutableBufferPointer { running in
@@ -53,7 +69,9 @@ public enum BatchNormalization {
             }
         }
         let output = normalise(input, mean: mean, inverseStandardDeviation: inverse, weight: weight, bias: bias, rectify: rectify)
-        return (output, Saved(mean: mean, inverseStandardDeviation: inverse, usedBatchStatistics: true))
+        return (output, Saved(
+            mean: mean, inverseStandardDeviation: inverse, usedBatchStatistics: true,
+            replicas: replicas.map { ($0, elements) }))
     }
 
     /// Normalises with the running statistics (evaluation mode).
@@ -65,13 +83,15 @@ public enum BatchNormalization {
         let mean = runningMean.scalars
         let inverse = runningVariance.scalars.map { 1 / (($0 + epsilon).squareRoot()) }
         let output = normalise(input, mean: mean, inverseStandardDeviation: inverse, weight: weight, bias: bias, rectify: rectify)
-        return (output, Saved(mean: mean, inverseStandardDeviation: inverse, usedBatchStatistics: false))
+        return (output, Saved(mean: mean, inverseStandardDeviation: inverse, usedBatchStatistics: false, replicas: nil))
     }
 
     /// Gradients with respect to the input, γ and β.
     ///
     /// With batch statistics, `dx = γ·s/M · (M·dy − Σdy − x̂·Σ(dy·x̂))` where `s = 1/√(σ²+ε)`,
-    /// `x̂ = (x − μ)·s` and `M = N·H·W`; with running statistics, `dx = γ·s·dy`.
+    /// `x̂ = (x − μ)·s` and `M = N·H·W`; with running statistics, `dx = γ·s·dy`. When the
+    /// forward pass summed over replicas, the sums and `M` in `dx` span the whole batch,
+    /// while γ and β get this replica's part.
     ///
     /// - Parameter rectifiedOutput: for a fused batch norm + ReLU, its output `y`; the
     ///   gradient is then first masked to `dy · [y > 0]`.
@@ -97,18 +117,21 @@ public enum BatchNormalization {
                 nonisolated(unsafe) let dWeight = gradientWeight.storage.pointer, dBias = gradientBias.storage.pointer
                 nonisolated(unsafe) let gamma = weight.storage.pointer
                 nonisolated(unsafe) let means = meanBuffer.baseAddress!, inverses = inverseBuffer.baseAddress!
-                Parallel.forEach(channels) { channel in
-                    let mean = means[channel], inverse = inverses[channel]
+                /// Σdy and Σ(dy·x̂) of one channel over this batch.
+                func sums(_ channel: Int) -> (gradient: Double, gradientTimesNormalised: Double) {
                     var sumGradient = 0.0, sumGradientTimesNormalised = 0.0
                     for image in 0..<batch {
                         let offset = (image * channels + channel) * plane
                         let sums = LaneReduction.gradientSums(
-                            dy + offset, x + offset, rectifiedOutput: y.map { $0 + offset }, count: plane, centre: mean)
+                            dy + offset, x + offset, rectifiedOutput: y.map { $0 + offset }, count: plane, centre: means[channel])
                         sumGradient += Double(sums.gradient)
-                        sumGradientTimesNormalised += Double(sums.gradientTimesDeviation) * Double(inverse)
+                        sumGradientTimesNormalised += Double(sums.gradientTimesDeviation) * Double(inverses[channel])
                     }
-                    dBias[channel] = Float(sumGradient)
-                    dWeight[channel] = Float(sumGradientTimesNormalised)
+                    return (sumGradient, sumGradientTimesNormalised)
+                }
+                /// dx of one channel from the sums over the whole batch (of all replicas).
+                func writeInputGradient(_ channel: Int, sumGradient: Double, sumGradientTimesNormalised: Double, elements: Int) {
+                    let mean = means[channel], inverse = inverses[channel]
                     // Running statistics are constants: then dx = γ·s·dy alone.
                     let terms = saved.usedBatchStatistics
                         ? InputGradientTerms(
@@ -120,6 +143,36 @@ public enum BatchNormalization {
                         let offset = (image * channels + channel) * plane
                         terms.write(into: dx + offset, dy: dy + offset, x: x + offset, rectifiedOutput: y.map { $0 + offset }, count: plane)
                     }
+                }
+                guard let replicas = saved.replicas else {
+                    // One pass per channel: its data is still in cache when dx is written.
+                    Parallel.forEach(channels) { channel in
+                        let (sumGradient, sumGradientTimesNormalised) = sums(channel)
+                        dBias[channel] = Float(sumGradient)
+                        dWeight[channel] = Float(sumGradientTimesNormalised)
+                        writeInputGradient(
+                            channel, sumGradient: sumGradient, sumGradientTimesNormalised: sumGradientTimesNormalised, elements: elements)
+                    }
+                    return
+                }
+                // γ and β get this replica's share (data parallelism averages them); dx
+                // needs the sums over the whole batch.
+                var totals = [Double](repeating: 0, count: 2 * channels)
+                totals.withUnsafeMutableBufferPointer { totalsBuffer in
+                    nonisolated(unsafe) let local = totalsBuffer.baseAddress!
+                    Parallel.forEach(channels) { channel in
+                        let (sumGradient, sumGradientTimesNormalised) = sums(channel)
+                        dBias[channel] = Float(sumGradient)
+                        dWeight[channel] = Float(sumGradientTimesNormalised)
+                        (local[channel], local[channels + channel]) = (sumGradient, sumGradientTimesNormalised)
+                    }
+                }
+                replicas.sum.sumOverReplicas(&totals)
+                nonisolated(unsafe) let global = totals
+                Parallel.forEach(channels) { channel in
+                    writeInputGradient(
+                        channel, sumGradient: global[channel], sumGradientTimesNormalised: global[channels + channel],
+                        elements: replicas.elements)
                 }
             }
         }

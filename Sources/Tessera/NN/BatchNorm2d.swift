@@ -9,6 +9,9 @@ public final class BatchNorm2d: Module, UnaryLayer {
     public let numBatchesTracked = Counter()
     public let momentum: Float
     public let epsilon: Float
+    /// In a data-parallel job, the replicas whose batches this layer normalises together
+    /// (PyTorch's `SyncBatchNorm`); nil (the default) normalises each replica's batch alone.
+    public var replicas: (any ReplicaSum)?
 
     public init(features: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
         weight = Parameter(Tensor.ones([features]))
@@ -32,7 +35,7 @@ public final class BatchNorm2d: Module, UnaryLayer {
         var mean = runningMean.value.detached(), variance = runningVar.value.detached()
         let output = batchNorm(
             input, weight: weight.value, bias: bias.value, runningMean: &mean, runningVariance: &variance,
-            training: isTraining, momentum: momentum, epsilon: epsilon, rectify: rectify)
+            training: isTraining, momentum: momentum, epsilon: epsilon, rectify: rectify, replicas: replicas)
         if isTraining {
             runningMean.value = mean
             runningVar.value = variance

@@ -9,8 +9,15 @@
 /// ```
 /// Frozen parameters and state (such as batch-norm running statistics) get no gradient.
 /// A trainable parameter that the value does not depend on gets a zero gradient.
+///
+/// - Parameter gradientFinished: called once for every trainable parameter, by index in
+///   `model.trainableParameters()`, as soon as its gradient is final: during the backward
+///   pass, about in reverse order of use (parameters the value does not depend on last,
+///   with zeros). Data-parallel training starts reducing gradients there while the
+///   backward pass goes on.
 public func valueAndGradient<Model: Module>(
-    of model: Model, _ function: (Model) throws -> Tensor
+    of model: Model, gradientFinished: ((_ index: Int, _ gradient: Tensor) -> Void)? = nil,
+    _ function: (Model) throws -> Tensor
 ) rethrows -> (value: Tensor, gradients: Gradients) {
     let tape = Tape()
     let parameters = model.trainableParameters()
@@ -22,7 +29,20 @@ public func valueAndGradient<Model: Module>(
     }
     defer { for (_, parameter) in parameters { parameter.value.node = nil } }
     let value = try Tape.$active.withValue(tape) { try function(model) }
-    backPropagate(value)
+    if let gradientFinished {
+        let indices = Dictionary(uniqueKeysWithValues: leaves.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
+        var finished = [Bool](repeating: false, count: leaves.count)
+        backPropagate(value) { leaf in
+            guard let index = indices[ObjectIdentifier(leaf)], let gradient = leaf.gradient else { return }
+            finished[index] = true
+            gradientFinished(index, gradient)
+        }
+        for (index, done) in finished.enumerated() where !done {
+            gradientFinished(index, Tensor.zeros(parameters[index].1.value.shape))
+        }
+    } else {
+        backPropagate(value)
+    }
     var gradients = Gradients()
     for ((name, parameter), leaf) in zip(parameters, leaves) {
         gradients[name] = leaf.gradient ?? Tensor.zeros(parameter.value.shape)
