@@ -8,8 +8,12 @@ let package = Package(
         .library(name: "Tessera", targets: ["Tessera"]),
         // U-Net, datasets, training, prediction and metrics for image segmentation.
         .library(name: "TesseraSegmentation", targets: ["TesseraSegmentation"]),
+        // Data-parallel training over MPI: the communicator and the data-parallel wrapper.
+        .library(name: "TesseraDistributed", targets: ["TesseraDistributed"]),
         // The `tessera` command-line tool.
         .executable(name: "tessera", targets: ["TesseraCLI"]),
+        // The `tessera` command's parsing and subcommands, for programs that run or fuzz them.
+        .library(name: "TesseraCommands", targets: ["TesseraCommands"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -17,22 +21,33 @@ let package = Package(
     targets: [
         // Tensor, BLAS/LAPACK wrappers, im2col+GEMM kernels, safetensors.
         .target(name: "Tessera", dependencies: ["COpenBLAS", "CCPUID"]),
-        // U-Net, image datasets (PNG, JPEG, TIFF, GIF), augmentation, trainer, predictor, metrics, checkpoints.
-        .target(name: "TesseraSegmentation", dependencies: ["Tessera", "CPNG", "CTIFF", "CJPEG", "CGIF"]),
+        // MPI communicator, gradient buckets, data-parallel wrapper.
+        .target(name: "TesseraDistributed", dependencies: ["Tessera", "CMPI"]),
+        // U-Net, image datasets (PNG, JPEG, TIFF, GIF), augmentation, trainer (single or
+        // data-parallel), predictor, metrics, checkpoints.
+        .target(name: "TesseraSegmentation", dependencies: ["Tessera", "TesseraDistributed", "CPNG", "CTIFF", "CJPEG", "CGIF"]),
         // `tessera` subcommands: train, predict, evaluate, synth, bench, selfcheck.
-        .executableTarget(
-            name: "TesseraCLI",
+        .target(
+            name: "TesseraCommands",
             dependencies: [
                 "Tessera",
                 "TesseraSegmentation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The `tessera` executable: runs TesseraCommand.
+        .executableTarget(name: "TesseraCLI", dependencies: ["TesseraCommands"]),
         // Implementation detail: Debian's OpenBLAS (cblas.h) and LAPACKE (lapacke.h).
         .systemLibrary(
             name: "COpenBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"])]
+        ),
+        // Implementation detail: Open MPI's C API (mpi.h), from Debian's libopenmpi-dev.
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
         ),
         // Implementation detail: the CPUID and XGETBV instructions (header only).
         .systemLibrary(name: "CCPUID"),
@@ -46,7 +61,7 @@ let package = Package(
         .systemLibrary(name: "CGIF", providers: [.apt(["libgif-dev"])]),
         .testTarget(
             name: "TesseraTests",
-            dependencies: ["Tessera", "TesseraSegmentation"],
+            dependencies: ["Tessera", "TesseraSegmentation", "TesseraDistributed"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Tessera builds against: OpenBLAS (cblas), LAPACKE, libpng,
-# libtiff, libjpeg-turbo (TurboJPEG), giflib and pkg-config. Idempotent; run as root (or
-# with sudo) on Debian 12.
+# libtiff, libjpeg-turbo (TurboJPEG), giflib, Open MPI (library and mpirun) and
+# pkg-config. Idempotent; run as root (or with sudo) on Debian 12.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-packages=(libopenblas-dev liblapacke-dev libpng-dev libtiff-dev libturbojpeg0-dev libgif-dev pkg-config)
+packages=(libopenblas-dev liblapacke-dev libpng-dev libtiff-dev libturbojpeg0-dev libgif-dev libopenmpi-dev openmpi-bin pkg-config)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -68,6 +68,26 @@ public struct SegmentationMetrics: Equatable, Sendable {
         images += 1
     }
 
+    /// Every count in one array (true/false positives/negatives of each class, then the
+    /// correct, total and image counts): what a reduction over processes sums.
+    public var flattenedCounts: [Int] {
+        classes.flatMap { [$0.truePositives, $0.falsePositives, $0.falseNegatives, $0.trueNegatives] }
+            + [correctPixels, totalPixels, images]
+    }
+
+    /// The metrics whose ``flattenedCounts`` are `counts`.
+    public init(labelCount: Int, flattenedCounts counts: [Int]) {
+        self.init(labelCount: labelCount)
+        require(counts.count == 4 * classes.count + 3, "SegmentationMetrics: \(counts.count) counts for \(classes.count) classes")
+        for c in classes.indices {
+            classes[c].truePositives = counts[4 * c]
+            classes[c].falsePositives = counts[4 * c + 1]
+            classes[c].falseNegatives = counts[4 * c + 2]
+            classes[c].trueNegatives = counts[4 * c + 3]
+        }
+        (correctPixels, totalPixels, images) = (counts[4 * classes.count], counts[4 * classes.count + 1], counts[4 * classes.count + 2])
+    }
+
     /// The classes the headline scores average over: all but background.
     private var scoredClasses: ArraySlice<ConfusionCounts> { classes.dropFirst() }
 

@@ -3,23 +3,23 @@ import Tessera
 
 /// A trained U-Net as a safetensors file: the weights under Pytorch-UNet's names, and in
 /// `__metadata__` the model configuration, class mapping, epoch, step, best validation
-/// Dice and the training generator's state (for an exact resume).
+/// Dice and the number of processes that trained it.
 public struct Checkpoint {
     public var model: UNet
     public var mapping: ClassMapping
     public var epoch: Int
     public var step: Int
     public var bestDice: Double
-    /// The training generator's state words, when saved by the trainer.
-    public var randomState: [UInt64]?
+    /// The processes of the data-parallel job that trained it (1 for one process).
+    public var processes: Int
 
-    public init(model: UNet, mapping: ClassMapping, epoch: Int = 0, step: Int = 0, bestDice: Double = 0, randomState: [UInt64]? = nil) {
+    public init(model: UNet, mapping: ClassMapping, epoch: Int = 0, step: Int = 0, bestDice: Double = 0, processes: Int = 1) {
         self.model = model
         self.mapping = mapping
         self.epoch = epoch
         self.step = step
         self.bestDice = bestDice
-        self.randomState = randomState
+        self.processes = processes
     }
 
     /// How images are scaled to [0, 1] before they reach the model: each sample divided by
@@ -29,7 +29,7 @@ public struct Checkpoint {
 
     /// Writes the checkpoint atomically.
     public func write(to url: URL) throws {
-        var metadata = [
+        let metadata = [
             "format": "tessera-unet",
             "image_scaling": Self.imageScaling,
             "model": Self.json(model.configuration),
@@ -37,8 +37,8 @@ public struct Checkpoint {
             "epoch": String(epoch),
             "step": String(step),
             "best_dice": String(bestDice),
+            "processes": String(processes),
         ]
-        if let randomState { metadata["rng"] = randomState.map(String.init).joined(separator: ",") }
         try model.stateDictionary(metadata: metadata).write(to: url)
     }
 
@@ -51,36 +51,45 @@ public struct Checkpoint {
     /// - Throws: ``SafeTensorsError`` for a damaged file, ``CheckpointError`` for missing or
     ///   malformed metadata, ``ModuleLoadingError`` when tensors do not fit the model.
     public static func read(from url: URL, classValues: [Int]? = nil) throws -> Checkpoint {
-        var file = try SafeTensors.read(from: url)
+        try checkpoint(in: SafeTensors.read(from: url), path: url.path, classValues: classValues)
+    }
+
+    /// Decodes the bytes of a checkpoint file; `path` names it in errors. Throws as
+    /// ``read(from:classValues:)``.
+    public static func decode(_ data: Data, path: String, classValues: [Int]? = nil) throws -> Checkpoint {
+        try checkpoint(in: SafeTensors.decode(data, path: path), path: path, classValues: classValues)
+    }
+
+    private static func checkpoint(in file: SafeTensors, path: String, classValues: [Int]?) throws -> Checkpoint {
+        var file = file
         if let first = file.nonFiniteTensors.first {
-            throw CheckpointError(path: url.path, reason: "tensor \(first.name) holds \(first.count) NaN or infinite value(s); the weights are unusable")
+            throw CheckpointError(path: path, reason: "tensor \(first.name) holds \(first.count) NaN or infinite value(s); the weights are unusable")
         }
         if let scaling = file.metadata["image_scaling"], scaling != imageScaling {
-            throw CheckpointError(path: url.path, reason: "scales images as '\(scaling)', which this version does not know (it scales as '\(imageScaling)')")
+            throw CheckpointError(path: path, reason: "scales images as '\(scaling)', which this version does not know (it scales as '\(imageScaling)')")
         }
         let configuration: UNetConfiguration
         if let modelText = file.metadata["model"] {
             guard let decoded = try? JSONDecoder().decode(UNetConfiguration.self, from: Data(modelText.utf8)) else {
-                throw CheckpointError(path: url.path, reason: "the 'model' metadata is not a valid U-Net configuration: \(modelText)")
+                throw CheckpointError(path: path, reason: "the 'model' metadata is not a valid U-Net configuration: \(modelText)")
             }
             configuration = decoded
         } else {
             file = withoutDataParallelPrefix(file)
-            configuration = try UNetConfiguration.inferred(from: file, path: url.path)
+            configuration = try UNetConfiguration.inferred(from: file, path: path)
         }
         if let problem = configuration.problem {
-            throw CheckpointError(path: url.path, reason: "the model configuration is invalid: \(problem)")
+            throw CheckpointError(path: path, reason: "the model configuration is invalid: \(problem)")
         }
-        let mapping = try classMapping(of: file, configuration: configuration, classValues: classValues, path: url.path)
+        let mapping = try classMapping(of: file, configuration: configuration, classValues: classValues, path: path)
         var generator = RandomGenerator(seed: 0)
         let model = UNet(configuration, generator: &generator)
-        try model.load(file, source: url.path)
-        let randomState = file.metadata["rng"].map { $0.split(separator: ",").compactMap { UInt64($0) } }
+        try model.load(file, source: path)
         return Checkpoint(
             model: model, mapping: mapping,
             epoch: Int(file.metadata["epoch"] ?? "") ?? 0, step: Int(file.metadata["step"] ?? "") ?? 0,
             bestDice: Double(file.metadata["best_dice"] ?? "") ?? 0,
-            randomState: randomState?.count == 4 ? randomState : nil)
+            processes: Int(file.metadata["processes"] ?? "").map { max(1, $0) } ?? 1)
     }
 
     /// The class mapping: given on the command line, stored by Tessera ('classes'), stored

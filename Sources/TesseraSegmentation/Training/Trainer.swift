@@ -1,18 +1,29 @@
 import Dispatch
 import Foundation
 import Tessera
+import TesseraDistributed
 
 /// Trains a U-Net on a dataset folder (or the synthetic shapes), validating every epoch
 /// and keeping the run folder up to date: `config.json`, `metrics.csv`, `curves.svg`,
 /// `last.safetensors` and `best.safetensors` with the optimizer state beside them. Every
 /// file is replaced atomically, so a killed run loses at most the epoch in progress, and
-/// ``init(configuration:resume:overwrite:progress:)`` with `resume` continues it exactly.
+/// ``init(configuration:resume:overwrite:communicator:progress:)`` with `resume`
+/// continues it exactly.
+///
+/// With a communicator, the processes of an MPI job train one model data-parallel
+/// (``DataParallel``): each epoch's shuffled order is shared and each process takes every
+/// N-th image of it, gradients are averaged, validation images are split over the
+/// processes and their counts summed. Only rank 0 writes the run folder and reports
+/// progress.
 public final class Trainer {
     public let configuration: TrainingConfiguration
     public let runFolder: URL
     private let resume: Bool
     private let overwrite: Bool
+    private let communicator: Communicator?
     private let progress: (TrainingEvent) -> Void
+    /// Steps between the checks that every process holds the same weights.
+    private static let replicaCheckInterval = 50
 
     /// A run folder belongs to one run: a second process training into it is refused (a
     /// lock held for the whole run), and so is a new run into a folder that holds one,
@@ -23,17 +34,21 @@ public final class Trainer {
     ///   - resume: continue the run in `configuration.outputPath` from its
     ///     `last.safetensors` (its `config.json` must match `configuration`).
     ///   - overwrite: start a new run in a folder that holds one.
-    ///   - progress: receives events as training goes.
+    ///   - communicator: the processes of a data-parallel job, every one running a trainer
+    ///     with the same configuration; nil trains in this process alone.
+    ///   - progress: receives events as training goes (on rank 0 only).
     public init(
         configuration: TrainingConfiguration, resume: Bool = false, overwrite: Bool = false,
-        progress: @escaping (TrainingEvent) -> Void = { _ in }
+        communicator: Communicator? = nil, progress: @escaping (TrainingEvent) -> Void = { _ in }
     ) throws {
         if let problem = configuration.problem { throw TrainingError(problem) }
         self.configuration = configuration
         self.runFolder = URL(fileURLWithPath: configuration.outputPath)
         self.resume = resume
         self.overwrite = overwrite
-        self.progress = progress
+        self.communicator = communicator
+        let writes = (communicator?.rank ?? 0) == 0
+        self.progress = writes ? progress : { _ in }
     }
 
     /// File names inside the run folder.
@@ -53,8 +68,11 @@ public final class Trainer {
     public func run() throws -> TrainingSummary {
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        let (rank, processes) = (communicator?.rank ?? 0, communicator?.size ?? 1)
+        let writes = rank == 0
         Threads.count = configuration.threads ?? CoreBudget.current.threads
         progress(.started(MachineReport.summary))
+        try communicator?.requireSame(configuration, named: "options")
 
         let (training, validation) = try loadData()
         let augmentation = try makeAugmentation(for: training)
@@ -63,37 +81,58 @@ public final class Trainer {
             inputChannels: training.channels, classes: configuration.classes, width: configuration.width,
             depth: configuration.depth, bilinear: configuration.bilinear)
         let model = UNet(modelConfiguration, generator: &generator)
-        generator = RandomGenerator(seed: configuration.seed &+ 1)
         let optimizer = makeOptimizer()
         var plateau = PlateauSchedule(goal: .maximize, factor: 0.5, patience: 5)
         var records: [EpochRecord] = []
         var (epoch, step, bestDice) = (0, 0, -1.0)
         var configurationWritten = false
 
-        try createRunFolder()
-        let lock = try RunLock(folder: runFolder)
+        // The run folder is rank 0's: only it locks, reads and writes it.
+        var lock: RunLock?
         defer { withExtendedLifetime(lock) {} }
-        if !resume && !overwrite && FileManager.default.fileExists(atPath: runFolder.appendingPathComponent(File.last).path) {
-            throw TrainingError(
-                "\(runFolder.path) already holds a training run; pass --resume to continue it, --overwrite to replace it, or another --out")
-        }
-        removeStaleTemporaryFiles()
-        if resume {
-            let checkpoint = try Checkpoint.read(from: runFolder.appendingPathComponent(File.last))
-            guard checkpoint.model.configuration == modelConfiguration else {
-                throw TrainingError("\(runFolder.path)/\(File.last) holds \(checkpoint.model.configuration), but the run's configuration builds \(modelConfiguration)")
+        if writes {
+            try createRunFolder()
+            lock = try RunLock(folder: runFolder)
+            if !resume && !overwrite && FileManager.default.fileExists(atPath: runFolder.appendingPathComponent(File.last).path) {
+                throw TrainingError(
+                    "\(runFolder.path) already holds a training run; pass --resume to continue it, --overwrite to replace it, or another --out")
             }
-            try model.load(checkpoint.model.stateDictionary(), source: File.last)
-            let optimizerFile = try optimizerState(forEpoch: checkpoint.epoch)
-            try optimizer.load(optimizerFile, source: runFolder.path)
-            if let state = optimizerFile.metadata["plateau"], let decoded = try? JSONDecoder().decode(PlateauSchedule.self, from: Data(state.utf8)) {
+            removeStaleTemporaryFiles()
+        }
+        if resume {
+            var resumed: SafeTensors
+            if writes {
+                let checkpoint = try Checkpoint.read(from: runFolder.appendingPathComponent(File.last))
+                guard checkpoint.model.configuration == modelConfiguration else {
+                    throw TrainingError("\(runFolder.path)/\(File.last) holds \(checkpoint.model.configuration), but the run's configuration builds \(modelConfiguration)")
+                }
+                try model.load(checkpoint.model.stateDictionary(), source: File.last)
+                resumed = try optimizerState(forEpoch: checkpoint.epoch)
+                resumed.metadata["step"] = String(checkpoint.step)
+                resumed.metadata["best_dice"] = String(checkpoint.bestDice)
+                resumed.metadata["processes"] = String(checkpoint.processes)
+                records = try readRecords().filter { $0.epoch <= checkpoint.epoch }
+            } else {
+                resumed = SafeTensors(tensors: [:])
+            }
+            // The other processes get the optimizer state and counters from rank 0 (the
+            // weights follow with the data-parallel wrapper).
+            if let communicator, processes > 1 {
+                resumed = try SafeTensors.decode(Data(communicator.broadcast([UInt8](resumed.encoded()))), path: "rank 0's optimizer state")
+            }
+            try optimizer.load(resumed, source: runFolder.path)
+            if let state = resumed.metadata["plateau"], let decoded = try? JSONDecoder().decode(PlateauSchedule.self, from: Data(state.utf8)) {
                 plateau = decoded
             }
-            guard let words = checkpoint.randomState else { throw TrainingError("\(File.last) has no generator state to resume from") }
-            generator.state = (words[0], words[1], words[2], words[3])
-            (epoch, step, bestDice) = (checkpoint.epoch, checkpoint.step, checkpoint.bestDice)
-            records = try readRecords().filter { $0.epoch <= epoch }
-        } else if let initPath = configuration.initPath {
+            (epoch, step) = (Int(resumed.metadata["epoch"] ?? "") ?? 0, Int(resumed.metadata["step"] ?? "") ?? 0)
+            bestDice = Double(resumed.metadata["best_dice"] ?? "") ?? -1
+            let trainedOn = Int(resumed.metadata["processes"] ?? "") ?? 1
+            if trainedOn != processes {
+                progress(.started(
+                    "resuming on \(processes) process(es) a run trained on \(trainedOn): the global batch is now \(processes * configuration.batchSize) images "
+                        + "(it was \(trainedOn * configuration.batchSize)), so the data order and the steps from here on differ from the original run"))
+            }
+        } else if let initPath = configuration.initPath, writes {
             let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: initPath))
             guard checkpoint.model.configuration == modelConfiguration else {
                 throw TrainingError("\(initPath) holds a model \(checkpoint.model.configuration), but this run builds \(modelConfiguration)")
@@ -103,18 +142,28 @@ public final class Trainer {
         if configuration.freezeEncoder {
             for (_, block) in model.encoderBlocks { block.freeze() }
         }
+        let parallel = communicator.map {
+            DataParallel(model, communicator: $0, synchronizingBatchNorm: configuration.synchronizedBatchNorm)
+        }
 
-        let stepsPerEpoch = (training.samples.count + configuration.batchSize - 1) / configuration.batchSize
+        // Every process takes every N-th image of the epoch's order (padded to a multiple
+        // of N with its first images, as PyTorch's DistributedSampler).
+        let imagesPerProcess = (training.samples.count + processes - 1) / processes
+        let stepsPerEpoch = (imagesPerProcess + configuration.batchSize - 1) / configuration.batchSize
         let totalSteps = configuration.steps ?? configuration.epochs * stepsPerEpoch
         let totalEpochs = (totalSteps + stepsPerEpoch - 1) / stepsPerEpoch
         let timeLimit = configuration.timeLimitMinutes.map { $0 * 60 }
         let loss = configuration.resolvedLoss
         let blocks = model.encoderBlocks.map { ($0.0, "encoder") } + model.decoderBlocks.map { ($0.0, "decoder") }
+        let batchText = processes > 1
+            ? "batch \(configuration.batchSize) per process on \(processes) processes (global batch \(processes * configuration.batchSize)"
+                + (configuration.synchronizedBatchNorm ? ", batch norm synchronised)" : ")")
+            : "batch \(configuration.batchSize)"
         progress(.started(
             "training U-Net w\(configuration.width) d\(configuration.depth) (\(model.trainableParameterCount) trainable weights) on "
                 + "\(training.samples.count) images (\(try configuration.trainingSource().map(String.init(describing:)) ?? "synthetic shapes")), validating on \(validation.samples.count); "
-                + "\(totalSteps) steps of batch \(configuration.batchSize)" + (augmentation.cropSize.map { ", crops \($0)²" } ?? "")
-                + ", \(Threads.count) threads"))
+                + "\(totalSteps) steps of \(batchText)" + (augmentation.cropSize.map { ", crops \($0)²" } ?? "")
+                + ", \(Threads.count) threads" + (processes > 1 ? " each" : "")))
 
         var stopReason = "finished \(totalEpochs) epochs"
         var stepTimes: [Double] = []
@@ -127,24 +176,29 @@ public final class Trainer {
                 CosineSchedule(base: configuration.learningRate, length: totalEpochs).apply(to: optimizer, epoch: epoch - 1)
             }
             let epochRate = optimizer.learningRate
-            var order = Array(training.samples.indices)
-            if configuration.shuffle { order.shuffle(using: &generator) }
+            let share = epochShare(of: training.samples.count, epoch: epoch, rank: rank, processes: processes)
             var stepInEpoch = 0
             var timedOut = false
-            for batchStart in stride(from: 0, to: order.count, by: configuration.batchSize) {
+            for batchStart in stride(from: 0, to: share.count, by: configuration.batchSize) {
                 guard step < totalSteps else { break }
                 let stepStart = elapsed()
-                let items = order[batchStart..<min(batchStart + configuration.batchSize, order.count)].map {
-                    augmentation.apply(to: training.samples[$0], using: &generator)
+                let items = share[batchStart..<min(batchStart + configuration.batchSize, share.count)].map { item in
+                    var sampleGenerator = RandomGenerator(seed: Self.streamSeed(configuration.seed, epoch, item.position))
+                    return augmentation.apply(to: training.samples[item.sample], using: &sampleGenerator)
                 }
                 let batch = Batch(items)
                 var logits = Tensor.zeros([1])
-                let (value, gradients) = valueAndGradient(of: model) { model in
+                let lossFunction = { (model: UNet) -> Tensor in
                     logits = model.logits(batch.images)
                     return loss(logits, batch)
                 }
+                let (value, gradients) = parallel.map { $0.valueAndGradient(lossFunction) } ?? valueAndGradient(of: model, lossFunction)
                 step += 1
-                let lossValue = Double(value.scalar)
+                // The mean of the processes' losses, and whether any has run out of time:
+                // every process stops after the same step.
+                var shared: [Double] = [Double(value.scalar), timeLimit.map { elapsed() >= $0 ? 1 : 0 } ?? 0]
+                if processes > 1 { communicator!.sumOverReplicas(&shared) }
+                let lossValue = shared[0] / Double(processes)
                 let gradientNorm = gradients.globalNorm
                 guard lossValue.isFinite, gradientNorm.isFinite else {
                     throw TrainingError(
@@ -156,6 +210,10 @@ public final class Trainer {
                     normTotals[name, default: 0] += gradients.squaredNorm(under: name).squareRoot()
                 }
                 optimizer.update(model, gradients: gradients)
+                if let parallel {
+                    if !configuration.synchronizedBatchNorm { parallel.broadcastState() }
+                    if step % Self.replicaCheckInterval == 0 { try checkReplicas(parallel, step: step) }
+                }
                 lossTotal += lossValue
                 lossCount += 1
                 stepInEpoch += 1
@@ -168,8 +226,8 @@ public final class Trainer {
                 if let timeLimit { remaining = min(remaining, max(0, timeLimit - elapsed())) }
                 progress(.step(StepProgress(
                     epoch: epoch, stepInEpoch: stepInEpoch, stepsPerEpoch: stepsPerEpoch, step: step, loss: lossValue,
-                    dice: batchMetrics.dice, imagesPerSecond: Double(items.count) / max(recent, 1e-9), secondsRemaining: remaining)))
-                if let timeLimit, elapsed() >= timeLimit {
+                    dice: batchMetrics.dice, imagesPerSecond: Double(items.count * processes) / max(recent, 1e-9), secondsRemaining: remaining)))
+                if shared[1] > 0 {
                     timedOut = true
                     break
                 }
@@ -177,13 +235,13 @@ public final class Trainer {
 
             let isLastEpoch = epoch == totalEpochs || step >= totalSteps || timedOut
             guard epoch % configuration.validationInterval == 0 || isLastEpoch else { continue }
-            let (metrics, validationLoss) = Validation.evaluate(model, on: validation, loss: loss)
+            let (metrics, validationLoss) = validate(model, on: validation, loss: loss, rank: rank, processes: processes)
             let encoder = (model.encoderBlocks.map { normTotals[$0.0] ?? 0 }.map { $0 * $0 }.reduce(0, +)).squareRoot()
             let decoder = (model.decoderBlocks.map { normTotals[$0.0] ?? 0 }.map { $0 * $0 }.reduce(0, +)).squareRoot()
             let count = Double(max(lossCount, 1))
             let record = EpochRecord(
                 epoch: epoch, step: step, seconds: elapsed(), learningRate: epochRate,
-                trainLoss: lossTotal / count, validationLoss: validationLoss ?? 0, validationDice: metrics.dice,
+                trainLoss: lossTotal / count, validationLoss: validationLoss, validationDice: metrics.dice,
                 validationIoU: metrics.iou, validationAccuracy: metrics.pixelAccuracy,
                 gradientNorms: [("encoder", encoder / count), ("decoder", decoder / count)] + blocks.map { ($0.0, (normTotals[$0.0] ?? 0) / count) },
                 classDice: training.mapping.isBinary ? [] : metrics.classes.dropFirst().map(\.dice))
@@ -193,32 +251,12 @@ public final class Trainer {
 
             let improved = metrics.dice > bestDice
             if improved { bestDice = metrics.dice }
-            let words = generator.state
-            let checkpoint = Checkpoint(
-                model: model, mapping: training.mapping, epoch: epoch, step: step, bestDice: bestDice,
-                randomState: [words.0, words.1, words.2, words.3])
-            var optimizerState = optimizer.stateDictionary()
-            optimizerState.metadata["plateau"] = String(decoding: try JSONEncoder().encode(plateau), as: UTF8.self)
-            optimizerState.metadata["epoch"] = String(epoch)
-            // The configuration goes in with the first checkpoint, so that a run killed before
-            // it leaves the folder's previous run as it was.
-            if !configurationWritten {
-                try writeJSON(configuration, to: File.configuration)
-                configurationWritten = true
+            if let parallel { try checkReplicas(parallel, step: step) }
+            if writes {
+                try writeCheckpoint(
+                    Checkpoint(model: model, mapping: training.mapping, epoch: epoch, step: step, bestDice: bestDice, processes: processes),
+                    optimizer: optimizer, plateau: plateau, records: records, improved: improved, configurationWritten: &configurationWritten)
             }
-            try writeRecords(records)
-            try AtomicFile.write(Data(CurvesChart.svg(records).utf8), to: runFolder.appendingPathComponent(File.curves))
-            if improved { try checkpoint.write(to: runFolder.appendingPathComponent(File.best)) }
-            // Keep the optimizer state that matches the current last.safetensors until the new
-            // checkpoint is in place: a kill at any point leaves a matching pair to resume from.
-            let lastOptimizer = runFolder.appendingPathComponent(File.lastOptimizer)
-            if FileManager.default.fileExists(atPath: lastOptimizer.path) {
-                guard rename(lastOptimizer.path, runFolder.appendingPathComponent(File.previousOptimizer).path) == 0 else {
-                    throw AtomicFileError(path: lastOptimizer.path, step: "rename", code: errno)
-                }
-            }
-            try optimizerState.write(to: lastOptimizer)
-            try checkpoint.write(to: runFolder.appendingPathComponent(File.last))
             progress(.epochFinished(record))
             if timedOut {
                 stopReason = "time limit of \(configuration.timeLimitMinutes!) minutes reached"
@@ -227,6 +265,86 @@ public final class Trainer {
         }
         if step >= totalSteps, configuration.steps != nil { stopReason = "reached \(totalSteps) steps" }
         return TrainingSummary(runFolder: runFolder, records: records, bestDice: bestDice, stopReason: stopReason)
+    }
+
+    // MARK: Steps
+
+    /// This process's images of an epoch, with their positions in the epoch's order: the
+    /// order is shuffled from the seed and the epoch alone, so it is the same on every
+    /// process and after a resume; padded with its first images to a multiple of
+    /// `processes`, of which this process takes every `processes`-th from `rank` on.
+    private func epochShare(of count: Int, epoch: Int, rank: Int, processes: Int) -> [(sample: Int, position: Int)] {
+        var order = Array(0..<count)
+        if configuration.shuffle {
+            var generator = RandomGenerator(seed: Self.streamSeed(configuration.seed, epoch, -1))
+            order.shuffle(using: &generator)
+        }
+        let padded = (count + processes - 1) / processes * processes
+        return stride(from: rank, to: padded, by: processes).map { (order[$0 % count], $0) }
+    }
+
+    /// The seed of the random stream for one epoch's shuffle (`position` −1) or for the
+    /// augmentation of the image at `position` of its order.
+    private static func streamSeed(_ seed: UInt64, _ epoch: Int, _ position: Int) -> UInt64 {
+        var generator = RandomGenerator(seed: seed ^ (UInt64(truncatingIfNeeded: epoch) &* 0x9E37_79B9_7F4A_7C15))
+        return generator.next() ^ UInt64(truncatingIfNeeded: position &+ 1) &* 0xBF58_476D_1CE4_E5B9
+    }
+
+    /// The metrics and mean loss over the validation images; in a data-parallel job each
+    /// process scores every N-th image and their counts are summed, so that the figures are
+    /// those of one process.
+    private func validate(
+        _ model: UNet, on validation: SegmentationDataset, loss: SegmentationLoss, rank: Int, processes: Int
+    ) -> (SegmentationMetrics, Double) {
+        let images = Array(stride(from: rank, to: validation.samples.count, by: processes))
+        var (metrics, totalLoss) = Validation.evaluate(model, on: validation, images: images, loss: loss)
+        if let communicator, processes > 1 {
+            var sums = metrics.flattenedCounts.map(Double.init) + [totalLoss]
+            communicator.sumOverReplicas(&sums)
+            totalLoss = sums.removeLast()
+            metrics = SegmentationMetrics(labelCount: validation.mapping.labelCount, flattenedCounts: sums.map { Int($0) })
+        }
+        return (metrics, totalLoss / Double(max(validation.samples.count, 1)))
+    }
+
+    /// Stops the job when the processes' weights are no longer identical (they would train
+    /// different models from here on).
+    private func checkReplicas(_ parallel: DataParallel<UNet>, step: Int) throws {
+        guard parallel.replicasAgree() else {
+            throw TrainingError(
+                "after step \(step) the processes hold different weights: the data-parallel replicas diverged, so the job stops "
+                    + "(\(File.last) keeps the last checkpoint in which they agreed)", isBadInput: false)
+        }
+    }
+
+    /// Writes the checkpoint, its optimizer state, the metrics and the curves, each file
+    /// atomically and in an order that a kill at any point leaves resumable.
+    private func writeCheckpoint(
+        _ checkpoint: Checkpoint, optimizer: Optimizer, plateau: PlateauSchedule, records: [EpochRecord], improved: Bool,
+        configurationWritten: inout Bool
+    ) throws {
+        var optimizerState = optimizer.stateDictionary()
+        optimizerState.metadata["plateau"] = String(decoding: try JSONEncoder().encode(plateau), as: UTF8.self)
+        optimizerState.metadata["epoch"] = String(checkpoint.epoch)
+        // The configuration goes in with the first checkpoint, so that a run killed before
+        // it leaves the folder's previous run as it was.
+        if !configurationWritten {
+            try writeJSON(configuration, to: File.configuration)
+            configurationWritten = true
+        }
+        try writeRecords(records)
+        try AtomicFile.write(Data(CurvesChart.svg(records).utf8), to: runFolder.appendingPathComponent(File.curves))
+        if improved { try checkpoint.write(to: runFolder.appendingPathComponent(File.best)) }
+        // Keep the optimizer state that matches the current last.safetensors until the new
+        // checkpoint is in place: a kill at any point leaves a matching pair to resume from.
+        let lastOptimizer = runFolder.appendingPathComponent(File.lastOptimizer)
+        if FileManager.default.fileExists(atPath: lastOptimizer.path) {
+            guard rename(lastOptimizer.path, runFolder.appendingPathComponent(File.previousOptimizer).path) == 0 else {
+                throw AtomicFileError(path: lastOptimizer.path, step: "rename", code: errno)
+            }
+        }
+        try optimizerState.write(to: lastOptimizer)
+        try checkpoint.write(to: runFolder.appendingPathComponent(File.last))
     }
 
     // MARK: Data

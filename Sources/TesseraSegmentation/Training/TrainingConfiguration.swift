@@ -26,6 +26,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// Total optimizer steps; overrides `epochs` when set.
     public var steps: Int?
     public var timeLimitMinutes: Double?
+    /// Images per optimizer step, per process in a data-parallel job.
     public var batchSize = 4
     /// Side of the random training crop; nil means 256 capped at the smallest image.
     public var crop: Int?
@@ -40,7 +41,11 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var classes = 1
     public var bilinear = false
     public var seed: UInt64 = 0
+    /// Threads of each process.
     public var threads: Int?
+    /// In a data-parallel job, normalise batch norm with the statistics of all processes'
+    /// batches together (PyTorch's `SyncBatchNorm`); otherwise each process's batch alone.
+    public var synchronizedBatchNorm = false
     /// A checkpoint whose weights start the run.
     public var initPath: String?
     public var freezeEncoder = false

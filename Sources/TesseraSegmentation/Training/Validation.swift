@@ -6,17 +6,27 @@ public enum Validation {
     public static func evaluate(
         _ model: UNet, on dataset: SegmentationDataset, loss: SegmentationLoss?, threshold: Float = 0.5
     ) -> (metrics: SegmentationMetrics, loss: Double?) {
+        let (metrics, totalLoss) = evaluate(model, on: dataset, images: Array(dataset.samples.indices), loss: loss, threshold: threshold)
+        return (metrics, loss.map { _ in totalLoss / Double(max(dataset.samples.count, 1)) })
+    }
+
+    /// The metrics over the images at `images` and the sum of their losses (0 without a
+    /// loss): one process's share of a validation split over several.
+    public static func evaluate(
+        _ model: UNet, on dataset: SegmentationDataset, images: [Int], loss: SegmentationLoss?, threshold: Float = 0.5
+    ) -> (metrics: SegmentationMetrics, totalLoss: Double) {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
         var metrics = SegmentationMetrics(labelCount: dataset.mapping.labelCount)
         var totalLoss = 0.0
-        for sample in dataset.samples {
+        for index in images {
+            let sample = dataset.samples[index]
             let batch = Batch([(sample.image, sample.labels)])
             let logits = model.logits(batch.images)
             metrics.add(predicted: SegmentationOutput.labels(logits: logits, threshold: threshold), truth: sample.labels)
             if let loss { totalLoss += Double(loss(logits, batch).scalar) }
         }
-        return (metrics, loss.map { _ in totalLoss / Double(max(dataset.samples.count, 1)) })
+        return (metrics, totalLoss)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tessera
+import TesseraDistributed
 import TesseraSegmentation
 
 extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
@@ -20,7 +21,9 @@ struct TrainCommand: ParsableCommand {
             page i of the images. Images are scaled to [0, 1] by their bit depth's full range \
             (÷255, ÷65535); the checkpoint records it. Without data, trains on built-in synthetic \
             shapes. RUNDIR receives config.json, metrics.csv, curves.svg, last.safetensors, \
-            best.safetensors and the optimizer state, each written atomically.
+            best.safetensors and the optimizer state, each written atomically. Under mpirun \
+            (mpirun -np N tessera train …) the N processes train one model data-parallel: \
+            --batch-size and --threads are per process, rank 0 writes RUNDIR.
             """)
 
     @OptionGroup var data: DataOptions
@@ -42,7 +45,7 @@ struct TrainCommand: ParsableCommand {
     var steps: Int?
     @Option(help: "Stop after this many minutes (validation and checkpoint still happen).")
     var timeLimit: Double?
-    @Option(help: "Images per optimizer step.")
+    @Option(help: "Images per optimizer step, per process under mpirun (the global batch is N times larger).")
     var batchSize = 4
     @Option(help: "Side of the random square training crop (default 256, capped at the smallest image).")
     var crop: Int?
@@ -68,8 +71,10 @@ struct TrainCommand: ParsableCommand {
     var bilinear = false
     @Option(help: "Seed for weights, data order, augmentation and the validation split.")
     var seed: UInt64 = 0
-    @Option(help: "Threads (default: the cores this process may use, after affinity and cgroup CPU quota).")
+    @Option(help: "Threads per process (default: the cores this process may use, after affinity and cgroup CPU quota).")
     var threads: Int?
+    @Flag(help: "Under mpirun: normalise batch norm with the statistics of all processes' batches together (as SyncBatchNorm).")
+    var syncBatchNorm = false
     @Option(help: "Start from the weights of this checkpoint.")
     var initFrom: String?
     @Flag(help: "Continue the run in --out exactly where its last checkpoint left off (--epochs, --steps, --time-limit, --val-every and --threads may change).")
@@ -118,6 +123,7 @@ struct TrainCommand: ParsableCommand {
         c.bilinear = bilinear
         c.seed = seed
         c.threads = threads
+        c.synchronizedBatchNorm = syncBatchNorm
         c.initPath = initFrom
         c.freezeEncoder = freezeEncoder
         c.augment = !noAugment
@@ -141,8 +147,13 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        let communicator = Communicator.isLaunchedByMPI ? try Communicator.world() : nil
         var configuration = trainingConfiguration
         if resume {
+            // The options as given: the trainer compares the merged ones.
+            try communicator?.requireSame(configuration, named: "options")
+        }
+        if resume && (communicator?.rank ?? 0) == 0 {
             let saved = URL(fileURLWithPath: out).appendingPathComponent(Trainer.File.configuration)
             guard let data = try? Data(contentsOf: saved),
                   let previous = try? JSONDecoder().decode(TrainingConfiguration.self, from: data)
@@ -153,8 +164,16 @@ struct TrainCommand: ParsableCommand {
                 stored: previous, given: trainingConfiguration, defaults: try Self.parse([]).trainingConfiguration)
             configuration.outputPath = out
         }
+        if let communicator, resume, communicator.size > 1 {
+            // Rank 0 read the run's configuration; the others continue with it.
+            let encoded = communicator.broadcast([UInt8](try JSONEncoder().encode(configuration)))
+            configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(encoded))
+        }
         let display = ProgressDisplay()
-        let summary = try Trainer(configuration: configuration, resume: resume, overwrite: overwrite, progress: display.handle).run()
+        let summary = try Trainer(
+            configuration: configuration, resume: resume, overwrite: overwrite, communicator: communicator, progress: display.handle
+        ).run()
+        guard (communicator?.rank ?? 0) == 0 else { return }
         let folder = summary.runFolder.path
         print("""
             \(summary.stopReason); best val Dice \(String(format: "%.4f", summary.bestDice))

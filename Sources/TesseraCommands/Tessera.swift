@@ -1,12 +1,12 @@
 import ArgumentParser
 import Foundation
 import Tessera
+import TesseraDistributed
 import TesseraSegmentation
 
 /// The `tessera` command: train, evaluate and benchmark convolutional models on the CPU.
-@main
-struct TesseraCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct TesseraCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "Train and use U-Net segmentation models on the CPU, on OpenBLAS.",
         discussion: """
@@ -18,7 +18,9 @@ struct TesseraCommand: ParsableCommand {
 
     /// Parses the arguments and runs the subcommand; every failure ends in one line on
     /// standard error and the documented exit status.
-    static func main() {
+    public init() {}
+
+    public static func main() {
         // A file-size limit (ulimit -f) then fails the write with EFBIG, which is reported,
         // instead of killing the process.
         signal(SIGXFSZ, SIG_IGN)
@@ -29,6 +31,15 @@ struct TesseraCommand: ParsableCommand {
             ProcessSetup.prepare(pinningThreads: !(command is SuiteBenchCommand))
             try command.run()
         } catch {
+            if let communicator = Communicator.current, communicator.size > 1 {
+                // The other processes wait in collective calls: end the whole job, saying
+                // which process failed (once for an error that all of them share).
+                if communicator.rank == 0 || !((error as? CommunicatorError)?.onEveryProcess ?? false) {
+                    let message = "error: rank \(communicator.rank) of \(communicator.size): " + MessageText.escaped(describe(error)) + "\n"
+                    FileHandle.standardError.write(Data(message.utf8))
+                }
+                communicator.abort(code: isBadInput(error) ? 2 : 1)
+            }
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))
@@ -76,6 +87,7 @@ struct TesseraCommand: ParsableCommand {
         switch error {
         case let error as TrainingError: error.isBadInput
         case is AtomicFileError: false
+        case let error as CommunicatorError: error.onEveryProcess
         case is DatasetError, is ImageFileError, is CheckpointError, is SafeTensorsError, is ModuleLoadingError: true
         case let error as NSError where error.domain == NSCocoaErrorDomain: true
         default: isArgumentParserError(error)
