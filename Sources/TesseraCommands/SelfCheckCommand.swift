@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tessera
+import TesseraDistributed
 
 /// `tessera selfcheck`: a quick end-to-end check that the engine and its libraries work.
 struct SelfCheckCommand: ParsableCommand {
@@ -11,14 +12,23 @@ struct SelfCheckCommand: ParsableCommand {
             Prints the CPU (vector features, L2 cache), the threads, and which OpenBLAS kernels \
             run and who chose them, then checks sgemm against a reference loop, LAPACKE and \
             safetensors. --every-kernel-family loads each kernel family the CPU supports in \
-            turn, checks and times it, and ends on the kernels Tessera chooses.
+            turn, checks and times it, and ends on the kernels Tessera chooses. Under mpirun it \
+            also checks the all-reduce and data-parallel gradients over the job's processes \
+            (rank 0 reports).
             """)
 
     @Flag(help: "Check and time every OpenBLAS kernel family this CPU supports, then choose again.")
     var everyKernelFamily = false
 
     func run() throws {
-        MachineReport.lines.forEach { print($0) }
+        let communicator = Communicator.isLaunchedByMPI ? try Communicator.world() : nil
+        let speaks = (communicator?.rank ?? 0) == 0
+        func report(_ check: String, error: Float, limit: Float) {
+            let passed = error <= limit
+            if speaks { print("\(passed ? "ok  " : "FAIL") \(check) (max error \(error))") }
+            if !passed { Foundation.exit(1) }
+        }
+        if speaks { MachineReport.lines.forEach { print($0) } }
         if everyKernelFamily { try checkEveryKernelFamily() }
         report("sgemm against a double-precision loop (relative)", error: BLASKernels.gemmError(), limit: BLASKernels.tolerance)
 
@@ -42,6 +52,10 @@ struct SelfCheckCommand: ParsableCommand {
         try SafeTensors(tensors: ["a": a], metadata: ["purpose": "selfcheck"]).write(to: file)
         let loaded = try SafeTensors.read(from: file)
         report("safetensors round trip", error: try loaded.tensor("a").maximumAbsoluteDifference(to: a), limit: 0)
+        if let communicator {
+            for (check, error) in DistributedSelfCheck.run(communicator) { report(check, error: error, limit: 1e-5) }
+        }
+        guard speaks else { return }
         print("Engine self-check passed (OpenBLAS threads: \(BLAS.threadCount), \(BLAS.coreName) kernels).")
     }
 
@@ -72,9 +86,4 @@ struct SelfCheckCommand: ParsableCommand {
         return 2 * Double(n * n * n) / seconds / 1e9
     }
 
-    private func report(_ check: String, error: Float, limit: Float) {
-        let passed = error <= limit
-        print("\(passed ? "ok  " : "FAIL") \(check) (max error \(error))")
-        if !passed { Foundation.exit(1) }
-    }
 }

@@ -264,6 +264,10 @@ public final class Trainer {
             }
         }
         if step >= totalSteps, configuration.steps != nil { stopReason = "reached \(totalSteps) steps" }
+        if let parallel {
+            try checkReplicas(parallel, step: step)
+            stopReason += "; the weights are bit-identical on all \(processes) processes"
+        }
         return TrainingSummary(runFolder: runFolder, records: records, bestDice: bestDice, stopReason: stopReason)
     }
 

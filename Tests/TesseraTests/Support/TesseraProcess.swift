@@ -10,10 +10,8 @@ enum TesseraProcess {
     /// `tessera arguments…` with this process's environment; its standard output and
     /// standard error together.
     static func run(_ arguments: [String]) throws -> Result {
-        let testBundle = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        let executable = testBundle.deletingLastPathComponent().appendingPathComponent("tessera")
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = try executable
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -22,5 +20,13 @@ enum TesseraProcess {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+
+    /// The `tessera` built beside the test bundle.
+    static var executable: URL {
+        get throws {
+            let testBundle = URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            return testBundle.deletingLastPathComponent().appendingPathComponent("tessera")
+        }
     }
 }
