@@ -42,11 +42,11 @@ struct EvaluateCommand: ParsableCommand {
         }
         if json {
             let classes = perClass.map { index, value, counts in
-                String(format: "{\"class\": %d, \"value\": %d, \"dice\": %.6f, \"iou\": %.6f, \"precision\": %.6f, \"recall\": %.6f}",
+                String(format: "{\"class\": %ld, \"value\": %ld, \"dice\": %.6f, \"iou\": %.6f, \"precision\": %.6f, \"recall\": %.6f}",
                        index, value, counts.dice, counts.iou, counts.precision, counts.recall)
             }
             print(String(
-                format: "{\"dice\": %.6f, \"iou\": %.6f, \"pixel_accuracy\": %.6f, \"precision\": %.6f, \"recall\": %.6f, \"per_class\": [%@], \"images\": %d}",
+                format: "{\"dice\": %.6f, \"iou\": %.6f, \"pixel_accuracy\": %.6f, \"precision\": %.6f, \"recall\": %.6f, \"per_class\": [%@], \"images\": %ld}",
                 metrics.dice, metrics.iou, metrics.pixelAccuracy, metrics.precision, metrics.recall,
                 classes.joined(separator: ", ") as NSString, metrics.images))
             return
@@ -56,7 +56,7 @@ struct EvaluateCommand: ParsableCommand {
                      metrics.dice, metrics.iou, metrics.pixelAccuracy, metrics.precision, metrics.recall))
         print("class  value    Dice     IoU  precision  recall")
         for (index, value, counts) in perClass {
-            print(String(format: "%5d  %5d  %.4f  %.4f     %.4f  %.4f", index, value, counts.dice, counts.iou, counts.precision, counts.recall))
+            print(String(format: "%5ld  %5ld  %.4f  %.4f     %.4f  %.4f", index, value, counts.dice, counts.iou, counts.precision, counts.recall))
         }
     }
 }

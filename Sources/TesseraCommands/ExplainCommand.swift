@@ -113,7 +113,7 @@ struct ExplainFiltersCommand: ParsableCommand {
         let denseLayer = { (input: Tensor) in dense(input.reshaped([1, 24 * 24])).reshaped([1, conv.weight.value.shape[0], 24, 24]) }
         let summary = ModelSummary(configuration: trained.configuration, inputSize: 24)
         print("\nweight sharing — shift the input 3 px right, compare with the shifted output (2 px from borders):")
-        print(String(format: "  conv 3×3  (%d weights): max error %.2g  (translation equivariant)",
+        print(String(format: "  conv 3×3  (%ld weights): max error %.2g  (translation equivariant)",
                      conv.weight.value.count + (conv.bias?.value.count ?? 0), FilterAnalysis.equivarianceError(of: { conv($0) }, input: x, shift: 3, margin: 2)))
         print(String(format: "  dense     (%@ weights): max error %.2g  (no such structure)",
                      SummaryCommand.grouped(summary.layers[0].denseEquivalentParameters) as NSString,

@@ -19,7 +19,7 @@ final class ProgressDisplay {
             let filled = Int(fraction * 24)
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: 24 - filled)
             let line = String(
-                format: "epoch %d %@ %d/%d  loss %.4f  Dice %.3f  %.1f img/s  ETA %@",
+                format: "epoch %ld %@ %ld/%ld  loss %.4f  Dice %.3f  %.1f img/s  ETA %@",
                 progress.epoch, bar, progress.stepInEpoch, progress.stepsPerEpoch, progress.loss, progress.dice,
                 progress.imagesPerSecond, Self.duration(progress.secondsRemaining))
             print("\r\(line)\u{1B}[K", terminator: "")
@@ -27,7 +27,7 @@ final class ProgressDisplay {
         case let .epochFinished(record):
             if isTerminal { print("\r\u{1B}[K", terminator: "") }
             print(String(
-                format: "epoch %d  step %d  %@  train loss %.4f  val loss %.4f  val Dice %.4f  IoU %.4f  accuracy %.4f",
+                format: "epoch %ld  step %ld  %@  train loss %.4f  val loss %.4f  val Dice %.4f  IoU %.4f  accuracy %.4f",
                 record.epoch, record.step, Self.duration(record.seconds), record.trainLoss, record.validationLoss,
                 record.validationDice, record.validationIoU, record.validationAccuracy))
             fflush(nil)
@@ -36,7 +36,7 @@ final class ProgressDisplay {
 
     static func duration(_ seconds: Double) -> String {
         let total = Int(seconds.rounded())
-        return total >= 3600 ? String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)
-            : String(format: "%d:%02d", total / 60, total % 60)
+        return total >= 3600 ? String(format: "%ld:%02ld:%02ld", total / 3600, total / 60 % 60, total % 60)
+            : String(format: "%ld:%02ld", total / 60, total % 60)
     }
 }

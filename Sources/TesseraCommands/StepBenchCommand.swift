@@ -1,13 +1,19 @@
 import ArgumentParser
 import Foundation
 import Tessera
+import TesseraDistributed
 import TesseraSegmentation
 
 /// `tessera bench step`: one configuration's training step and inference, timed.
 struct StepBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "step",
-        abstract: "Median U-Net training step (forward, BCE loss, backward, Adam) and inference time.")
+        abstract: "Median U-Net training step (forward, BCE loss, backward, Adam) and inference time.",
+        discussion: """
+            Under mpirun the step is data-parallel: every process trains on a batch of the \
+            configuration's size, so the job's images per second count all of them, and rank 0 \
+            also reports the all-reduce time per step and the part hidden behind the backward pass.
+            """)
 
     @Option(help: "Configuration: i (w16, 4×128²), ii (w32, 2×256²) or iii (w64, 1×256²).")
     var config = BenchConfiguration.i
@@ -30,17 +36,31 @@ struct StepBenchCommand: ParsableCommand {
         let optimizer = Adam(learningRate: 1e-3)
         let images = Tensor.uniform([batch, 1, size, size], using: &generator)
         let targets = Tensor.uniform([batch, 1, size, size], using: &generator).map { $0 > 0.5 ? 1 : 0 }
+        let communicator = Communicator.isLaunchedByMPI ? try Communicator.world() : nil
+        let parallel = communicator.map { DataParallel(model, communicator: $0) }
+        var reductions: [ReductionTiming] = []
+        // A fixed number of runs (no time minimum), so that every process steps alike.
         let train = Timing.median(warmup: 3, minimumRuns: runs, minimumSeconds: 0) {
-            let (_, gradients) = valueAndGradient(of: model) { binaryCrossEntropyWithLogits($0(images), targets) }
+            let loss = { (model: UNet) in binaryCrossEntropyWithLogits(model(images), targets) }
+            let gradients = parallel.map { $0.valueAndGradient(loss).gradients } ?? valueAndGradient(of: model, loss).gradients
             optimizer.update(model, gradients: gradients)
+            if let parallel { reductions.append(parallel.lastReduction) }
         }
+        let processes = communicator?.size ?? 1
         model.eval()
         let infer = Timing.median(warmup: 2, minimumRuns: runs, minimumSeconds: 0) { _ = model(images) }
         let result = StepBenchResult(
             config: config.rawValue, framework: "tessera", trainMilliseconds: train * 1e3, inferMilliseconds: infer * 1e3,
-            imagesPerSecond: Double(batch) / train, trainGFlops: config.trainingFlops / train / 1e9,
-            peakRSSMegabytes: StepBenchResult.peakResidentMegabytes(), threads: threads)
+            imagesPerSecond: Double(batch * processes) / train, trainGFlops: Double(processes) * config.trainingFlops / train / 1e9,
+            peakRSSMegabytes: StepBenchResult.peakResidentMegabytes(), threads: threads, processes: processes,
+            allReduceMilliseconds: reductions.isEmpty ? nil : Self.median(reductions.map(\.reducing)) * 1e3,
+            hiddenFraction: reductions.isEmpty ? nil : Self.median(reductions.map(\.hiddenFraction)))
+        guard (communicator?.rank ?? 0) == 0 else { return }
         print(json ? result.json : result.description)
+    }
+
+    private static func median(_ values: [Double]) -> Double {
+        values.sorted()[values.count / 2]
     }
 }
 
@@ -54,29 +74,37 @@ struct StepBenchResult: Decodable, CustomStringConvertible {
     let trainGFlops: Double?
     let peakRSSMegabytes: Double
     let threads: Int
+    /// Under mpirun: the job's processes, the median all-reduce time per step and the
+    /// fraction of it hidden behind the backward pass.
+    let processes: Int?
+    let allReduceMilliseconds: Double?
+    let hiddenFraction: Double?
 
     enum CodingKeys: String, CodingKey {
-        case config, framework, threads
+        case config, framework, threads, processes
+        case allReduceMilliseconds = "allreduce_ms_per_step", hiddenFraction = "allreduce_hidden_fraction"
         case trainMilliseconds = "train_ms_per_step", inferMilliseconds = "infer_ms_per_batch"
         case imagesPerSecond = "images_per_second", trainGFlops = "train_gflops", peakRSSMegabytes = "peak_rss_mb"
     }
 
     init(config: String, framework: String, trainMilliseconds: Double, inferMilliseconds: Double, imagesPerSecond: Double,
-         trainGFlops: Double?, peakRSSMegabytes: Double, threads: Int) {
+         trainGFlops: Double?, peakRSSMegabytes: Double, threads: Int, processes: Int = 1,
+         allReduceMilliseconds: Double? = nil, hiddenFraction: Double? = nil) {
         (self.config, self.framework, self.trainMilliseconds, self.inferMilliseconds) = (config, framework, trainMilliseconds, inferMilliseconds)
         (self.imagesPerSecond, self.trainGFlops, self.peakRSSMegabytes, self.threads) = (imagesPerSecond, trainGFlops, peakRSSMegabytes, threads)
+        (self.processes, self.allReduceMilliseconds, self.hiddenFraction) = (processes, allReduceMilliseconds, hiddenFraction)
     }
 
     var json: String {
         String(
-            format: "{\"config\": \"%@\", \"framework\": \"%@\", \"train_ms_per_step\": %.2f, \"infer_ms_per_batch\": %.2f, \"images_per_second\": %.2f, \"train_gflops\": %.1f, \"peak_rss_mb\": %.1f, \"threads\": %d}",
+            format: "{\"config\": \"%@\", \"framework\": \"%@\", \"train_ms_per_step\": %.2f, \"infer_ms_per_batch\": %.2f, \"images_per_second\": %.2f, \"train_gflops\": %.1f, \"peak_rss_mb\": %.1f, \"threads\": %ld, \"processes\": %ld, \"allreduce_ms_per_step\": %.2f, \"allreduce_hidden_fraction\": %.3f}",
             config as NSString, framework as NSString, trainMilliseconds, inferMilliseconds, imagesPerSecond, trainGFlops ?? 0,
-            peakRSSMegabytes, threads)
+            peakRSSMegabytes, threads, processes ?? 1, allReduceMilliseconds ?? 0, hiddenFraction ?? 1)
     }
 
     var description: String {
         String(
-            format: "config %@ (%@): train %.1f ms/step (%.1f images/s, %.1f GFLOP/s), inference %.1f ms/batch, peak RSS %.0f MB, %d threads",
+            format: "config %@ (%@): train %.1f ms/step (%.1f images/s, %.1f GFLOP/s), inference %.1f ms/batch, peak RSS %.0f MB, %ld threads",
             config as NSString, framework as NSString, trainMilliseconds, imagesPerSecond, trainGFlops ?? 0, inferMilliseconds,
             peakRSSMegabytes, threads)
     }

@@ -42,7 +42,7 @@ struct SuiteBenchCommand: ParsableCommand {
     func run() throws {
         let script = comparePytorch ? try locatePytorch() : nil
         if !json {
-            print(try capture(selfArguments(["gemm", "--threads", String(threads)])))
+            print(try BenchProcess.capture(BenchProcess.selfArguments(["gemm", "--threads", String(threads)])))
         }
         var rows = TextTable([
             "config", "Tessera ms/step", "PyTorch", "ratio", "PyTorch im2col", "ratio", "infer ms", "PyTorch", "ratio",
@@ -53,7 +53,7 @@ struct SuiteBenchCommand: ParsableCommand {
             if !json && !skipLayers {
                 // In a process of its own, like every measurement here: it pins its threads,
                 // which this process must not (its children would inherit the core).
-                print("\n" + (try capture(selfArguments([
+                print("\n" + (try BenchProcess.capture(BenchProcess.selfArguments([
                     "conv", "--width", String(shape.width), "--depth", String(shape.depth), "--size", String(shape.size),
                     "--batch", String(shape.batch), "--threads", String(threads),
                 ]))))
@@ -61,15 +61,15 @@ struct SuiteBenchCommand: ParsableCommand {
             var tesseraRounds: [StepBenchResult] = [], pytorchRounds: [StepBenchResult] = [], im2colRounds: [StepBenchResult] = []
             var singleThreadRounds: [StepBenchResult] = []
             func step(threads: Int) throws -> StepBenchResult {
-                try decode(capture(selfArguments(["step", "--config", configuration.rawValue, "--threads", String(threads), "--json"])))
+                try BenchProcess.decode(BenchProcess.capture(BenchProcess.selfArguments(["step", "--config", configuration.rawValue, "--threads", String(threads), "--json"])))
             }
             for _ in 0..<rounds {
                 tesseraRounds.append(try step(threads: threads))
                 if threads > 1 { singleThreadRounds.append(try step(threads: 1)) }
                 if let script {
                     let base = [script, "--config", configuration.rawValue, "--threads", String(threads)]
-                    pytorchRounds.append(try decode(capture(["/usr/bin/env", "python3"] + base)))
-                    im2colRounds.append(try decode(capture(["/usr/bin/env", "python3"] + base + ["--im2col"])))
+                    pytorchRounds.append(try BenchProcess.decode(BenchProcess.capture(["/usr/bin/env", "python3"] + base)))
+                    im2colRounds.append(try BenchProcess.decode(BenchProcess.capture(["/usr/bin/env", "python3"] + base + ["--im2col"])))
                 }
             }
             let tessera = Self.fastest(tesseraRounds)!
@@ -138,38 +138,9 @@ struct SuiteBenchCommand: ParsableCommand {
         guard let script = candidates.compactMap({ $0 }).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             throw ValidationError("cannot find scripts/bench_pytorch.py; pass --pytorch-script PATH")
         }
-        guard (try? capture(["/usr/bin/env", "python3", "-c", "import torch"])) != nil else {
+        guard (try? BenchProcess.capture(["/usr/bin/env", "python3", "-c", "import torch"])) != nil else {
             throw ValidationError("--compare-pytorch needs PyTorch: pip install torch (python3 could not import torch)")
         }
         return script
-    }
-
-    private func selfArguments(_ arguments: [String]) -> [String] {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return [executable, "bench"] + arguments
-    }
-
-    /// Runs a command and returns its standard output; fails on a non-zero exit.
-    private func capture(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ValidationError("\(arguments.joined(separator: " ")) failed with status \(process.terminationStatus)")
-        }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    private func decode(_ text: String) throws -> StepBenchResult {
-        guard let line = text.split(separator: "\n").last, let data = line.data(using: .utf8),
-              let result = try? JSONDecoder().decode(StepBenchResult.self, from: data)
-        else { throw ValidationError("cannot read a benchmark result from: \(text)") }
-        return result
     }
 }

@@ -55,7 +55,7 @@ struct SummaryCommand: ParsableCommand {
         }
         print(table.rendered)
         print(String(
-            format: "total: %@ parameters (batch norm included), %@ MACs per image, %.1f MB of activations per image, output receptive field %d px",
+            format: "total: %@ parameters (batch norm included), %@ MACs per image, %.1f MB of activations per image, output receptive field %ld px",
             Self.grouped(summary.totalParameters) as NSString, Self.grouped(summary.multiplyAccumulates) as NSString,
             Double(summary.activationBytes) / 1e6, summary.receptiveField))
     }

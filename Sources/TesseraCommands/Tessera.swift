@@ -26,9 +26,9 @@ public struct TesseraCommand: ParsableCommand {
         signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
-            // The suite only starts other processes (Tessera's and PyTorch's), which must
-            // not inherit a pinned core.
-            ProcessSetup.prepare(pinningThreads: !(command is SuiteBenchCommand))
+            // The suites only start other processes (Tessera's, mpirun's and PyTorch's), which
+            // must not inherit a pinned core.
+            ProcessSetup.prepare(pinningThreads: !(command is SuiteBenchCommand || command is DistributedBenchCommand))
             try command.run()
         } catch {
             if let communicator = Communicator.current, communicator.size > 1 {

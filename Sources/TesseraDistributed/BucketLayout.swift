@@ -2,7 +2,8 @@
 /// `capacity` floats for all-reduce (PyTorch DDP's buckets, ≈ 25 MB by default): tensors
 /// in the order given (reverse order of use, so that the first buckets fill first during
 /// the backward pass), several small ones sharing a bucket, a large one split over
-/// several.
+/// several. As in DDP, the first bucket may be smaller, so that communication starts
+/// early in the backward pass even for a model whose gradients fit in one bucket.
 public struct BucketLayout: Equatable, Sendable {
     /// A run of one tensor's elements placed in a bucket.
     public struct Segment: Equatable, Sendable {
@@ -21,19 +22,21 @@ public struct BucketLayout: Equatable, Sendable {
     public let bucketsOfTensor: [[Int]]
 
     /// Packs tensors of `sizes` elements, taken in the order of `order` (indices into
-    /// `sizes`), into buckets of at most `capacity` elements.
-    public init(sizes: [Int], order: [Int], capacity: Int) {
-        precondition(capacity > 0, "BucketLayout: capacity must be positive")
+    /// `sizes`), into buckets of at most `capacity` elements, the first of at most
+    /// `firstCapacity` (by default `capacity`).
+    public init(sizes: [Int], order: [Int], capacity: Int, firstCapacity: Int? = nil) {
+        precondition(capacity > 0 && (firstCapacity ?? 1) > 0, "BucketLayout: capacities must be positive")
         var buckets: [[Segment]] = [], current: [Segment] = [], filled = 0
+        var limit = firstCapacity ?? capacity
         var bucketsOfTensor = [[Int]](repeating: [], count: sizes.count)
         for tensor in order {
             var placed = 0
             while placed < sizes[tensor] {
-                if filled == capacity {
+                if filled == limit {
                     buckets.append(current)
-                    (current, filled) = ([], 0)
+                    (current, filled, limit) = ([], 0, capacity)
                 }
-                let count = min(sizes[tensor] - placed, capacity - filled)
+                let count = min(sizes[tensor] - placed, limit - filled)
                 current.append(Segment(tensor: tensor, tensorOffset: placed, bucketOffset: filled, count: count))
                 bucketsOfTensor[tensor].append(buckets.count)
                 (placed, filled) = (placed + count, filled + count)

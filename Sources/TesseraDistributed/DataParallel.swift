@@ -23,6 +23,8 @@ public final class DataParallel<Model: Module> {
     public let communicator: Communicator
     /// The largest bucket, in bytes.
     public let bucketBytes: Int
+    /// The first bucket, the first to be reduced during the backward pass (DDP's 1 MB).
+    public let firstBucketBytes: Int
     /// Timings of the last ``valueAndGradient(_:)``.
     public private(set) var lastReduction = ReductionTiming(reducing: 0, waiting: 0)
 
@@ -30,11 +32,14 @@ public final class DataParallel<Model: Module> {
     private var layout = BucketLayout(sizes: [], order: [], capacity: 1)
     private var storage: UnsafeMutableBufferPointer<Float> = .init(start: nil, count: 0)
     private var bucketStarts: [Int] = []
+    /// Seconds of all-reduce in the current step, added to on the communicator's queue.
+    private let reducingSeconds = Total()
 
     /// Wraps `model` and gives every process rank 0's parameters, state and counters.
     ///
     /// - Parameters:
-    ///   - bucketBytes: the largest bucket (PyTorch's default, 25 MB).
+    ///   - bucketBytes: the largest bucket (PyTorch's default, 25 MB); the first is at most
+    ///     1 MB, as PyTorch's.
     ///   - synchronizingBatchNorm: normalise every ``BatchNorm2d`` with the statistics of
     ///     all processes' batches together (PyTorch's `SyncBatchNorm`); by default each
     ///     process normalises its own batch and the running statistics follow rank 0's.
@@ -42,6 +47,7 @@ public final class DataParallel<Model: Module> {
         self.model = model
         self.communicator = communicator
         self.bucketBytes = max(4, bucketBytes)
+        self.firstBucketBytes = min(self.bucketBytes, 1 << 20)
         for (_, parameter) in model.namedParameters() {
             parameter.value = communicator.broadcast(parameter.value)
         }
@@ -63,24 +69,21 @@ public final class DataParallel<Model: Module> {
     public func valueAndGradient(_ function: (Model) throws -> Tensor) rethrows -> (value: Tensor, gradients: Gradients) {
         let parameters = model.trainableParameters()
         prepareBuckets(for: parameters)
-        let pending = Mutex(layout.buckets.map(\.count))
-        let reducing = Mutex(0.0)
+        var pending = layout.buckets.map(\.count)
+        reducingSeconds.value.withLock { $0 = 0 }
         let base = storage.baseAddress!
         nonisolated(unsafe) let buckets = (base: base, starts: bucketStarts, sizes: layout.bucketSizes)
-        let (value, _) = try Tessera.valueAndGradient(of: model, gradientFinished: { [layout, communicator] index, gradient in
+        let (value, _) = try Tessera.valueAndGradient(of: model, gradientFinished: { [layout, communicator, reducingSeconds] index, gradient in
             gradient.withUnsafeBufferPointer { source in
                 for bucket in layout.bucketsOfTensor[index] {
                     for segment in layout.buckets[bucket] where segment.tensor == index {
                         (buckets.base + buckets.starts[bucket] + segment.bucketOffset)
                             .update(from: source.baseAddress! + segment.tensorOffset, count: segment.count)
                     }
-                    let complete = pending.withLock { counts in
-                        counts[bucket] -= layout.buckets[bucket].filter { $0.tensor == index }.count
-                        return counts[bucket] == 0
-                    }
-                    guard complete else { continue }
+                    pending[bucket] -= 1
+                    guard pending[bucket] == 0 else { continue }
                     communicator.startSum(buckets.base + buckets.starts[bucket], count: buckets.sizes[bucket]) { seconds in
-                        reducing.withLock { $0 += seconds }
+                        reducingSeconds.value.withLock { $0 += seconds }
                     }
                 }
             }
@@ -88,7 +91,7 @@ public final class DataParallel<Model: Module> {
         let waitStart = DispatchTime.now().uptimeNanoseconds
         communicator.waitForPendingWork()
         lastReduction = ReductionTiming(
-            reducing: reducing.withLock { $0 }, waiting: Double(DispatchTime.now().uptimeNanoseconds - waitStart) / 1e9)
+            reducing: reducingSeconds.value.withLock { $0 }, waiting: Double(DispatchTime.now().uptimeNanoseconds - waitStart) / 1e9)
 
         let scale = 1 / Float(communicator.size)
         var gradients = Gradients()
@@ -146,7 +149,7 @@ public final class DataParallel<Model: Module> {
         guard currentNames != names else { return }
         names = currentNames
         let sizes = parameters.map { $0.1.value.count }
-        layout = BucketLayout(sizes: sizes, order: Array(sizes.indices.reversed()), capacity: bucketBytes / 4)
+        layout = BucketLayout(sizes: sizes, order: Array(sizes.indices.reversed()), capacity: bucketBytes / 4, firstCapacity: firstBucketBytes / 4)
         bucketStarts = layout.bucketSizes.reduce(into: [0]) { $0.append($0.last! + $1) }
         storage.deallocate()
         storage = .allocate(capacity: max(1, bucketStarts.last!))
@@ -155,6 +158,11 @@ public final class DataParallel<Model: Module> {
     private static func modules(of module: Module) -> [Module] {
         [module] + module.namedChildren().flatMap { modules(of: $0.1) }
     }
+}
+
+/// A sum that another thread adds to.
+private final class Total: Sendable {
+    let value = Mutex(0.0)
 }
 
 /// Where a data-parallel step's all-reduce time went.

@@ -23,7 +23,7 @@ public enum SyntheticShapes {
         require(count > 0 && size >= 16 && classes >= 1, "SyntheticShapes: count \(count), size \(size), classes \(classes)")
         var generator = RandomGenerator(seed: seed)
         let samples = (0..<count).map { index in
-            sample(name: String(format: "shape_%04d.png", index), size: size, classes: classes, style: style, using: &generator)
+            sample(name: String(format: "shape_%04ld.png", index), size: size, classes: classes, style: style, using: &generator)
         }
         return SegmentationDataset(samples: samples, mapping: mapping(classes: classes))
     }

@@ -35,6 +35,13 @@ struct BucketLayoutTests {
         }
     }
 
+    @Test("a smaller first bucket starts the layout; the rest take the full capacity")
+    func smallerFirstBucket() {
+        let layout = BucketLayout(sizes: [300, 300, 300], order: [2, 1, 0], capacity: 500, firstCapacity: 100)
+        #expect(layout.bucketSizes == [100, 500, 300])
+        #expect(layout.bucketsOfTensor == [[2], [1], [0, 1]])
+    }
+
     @Test("many small tensors share buckets, filled in the given order, none over capacity")
     func smallTensorsShare() {
         let sizes = (0..<100).map { 1 + $0 % 7 }

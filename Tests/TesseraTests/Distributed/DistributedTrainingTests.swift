@@ -106,6 +106,17 @@ struct DistributedTrainingTests {
         #expect(try Self.metrics(interrupted) == Self.metrics(straight))
     }
 
+    @Test("--resume on another number of processes continues and says that the global batch and order changed")
+    func resumeOnOtherProcessCount() throws {
+        let folder = try Fixtures.temporaryFolder()
+        let first = try TesseraProcess.run(Self.trainArguments(folder, batch: 2, steps: 8))
+        #expect(first.status == 0, "\(first.output)")
+        let resumed = try MPIJob.run(processes: 2, Self.trainArguments(folder, batch: 2, steps: 16) + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.output)")
+        #expect(resumed.output.contains("resuming on 2 process(es) a run trained on 1: the global batch is now 4 images (it was 2)"), "\(resumed.output)")
+        #expect(try Self.metrics(folder).last?[1] == 16)
+    }
+
     @Test("processes given different options are refused, naming the option and both values")
     func differentOptionsAreRefused() throws {
         let folder = try Fixtures.temporaryFolder()

@@ -5,7 +5,7 @@ import TesseraSegmentation
 
 /// Seeded mutation fuzzing of the readers of untrusted files: every mutated input must
 /// be decoded or rejected with an error, never crash or hang. `TESSERA_FUZZ_ITERATIONS`
-/// raises the count (`scripts/fuzz.sh` runs a million each under AddressSanitizer).
+/// raises the count; `scripts/fuzz.sh` runs the coverage-guided fuzzers (libFuzzer).
 @Suite("fuzzing the readers")
 struct FuzzTests {
     static let iterations = Int(ProcessInfo.processInfo.environment["TESSERA_FUZZ_ITERATIONS"] ?? "") ?? 10_000
