@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tessera
+import TesseraDistributed
 import TesseraSegmentation
 
 /// `tessera evaluate`: score a trained model on a labelled folder.
@@ -35,7 +36,19 @@ struct EvaluateCommand: ParsableCommand {
         guard dataset.channels == checkpoint.model.configuration.inputChannels else {
             throw DatasetError(path: source.description, reason: "images have \(dataset.channels) channel(s) but the model expects \(checkpoint.model.configuration.inputChannels)")
         }
-        let (metrics, _) = Validation.evaluate(checkpoint.model, on: dataset, loss: nil, threshold: threshold)
+        // Under mpirun each process scores every N-th image and rank 0 reports the summed
+        // counts: the figures of one process.
+        let communicator = Communicator.isLaunchedByMPI ? try Communicator.world() : nil
+        let (rank, processes) = (communicator?.rank ?? 0, communicator?.size ?? 1)
+        var (metrics, _) = Validation.evaluate(
+            checkpoint.model, on: dataset, images: Array(stride(from: rank, to: dataset.samples.count, by: processes)), loss: nil,
+            threshold: threshold)
+        if let communicator, processes > 1 {
+            var counts = metrics.flattenedCounts.map(Double.init)
+            communicator.sumOverReplicas(&counts)
+            metrics = SegmentationMetrics(labelCount: dataset.mapping.labelCount, flattenedCounts: counts.map { Int($0) })
+        }
+        guard rank == 0 else { return }
         let classValues = checkpoint.mapping.isBinary ? [0, 255] : checkpoint.mapping.values
         let perClass = metrics.classes.enumerated().map { index, counts in
             (index, classValues[index], counts)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Tessera
+import TesseraDistributed
 import TesseraSegmentation
 
 /// `tessera predict`: segment images of any size (PNG, JPEG, TIFF, GIF) and TIFF stacks
@@ -58,7 +59,10 @@ struct PredictCommand: ParsableCommand {
         try checkOutputsSpareInputs(files)
         try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
         let maskBitDepth = checkpoint.mapping.values.allSatisfy { $0 <= 255 } ? 8 : 16
-        for (index, file) in files.enumerated() {
+        // Under mpirun each process predicts every N-th input.
+        let communicator = Communicator.isLaunchedByMPI ? try Communicator.world() : nil
+        let (rank, processes) = (communicator?.rank ?? 0, communicator?.size ?? 1)
+        for (index, file) in files.enumerated() where index % processes == rank {
             let pages = try ImageFile.readPages(file)
             let stem = file.deletingPathExtension().lastPathComponent
             let isTIFF = ["tif", "tiff"].contains(file.pathExtension.lowercased()) || pages.count > 1

@@ -117,6 +117,28 @@ struct DistributedTrainingTests {
         #expect(try Self.metrics(folder).last?[1] == 16)
     }
 
+    @Test("under mpirun, evaluate reports one process's figures and predict writes every mask once")
+    func evaluateAndPredictSplitImages() throws {
+        let folder = try Fixtures.temporaryFolder()
+        let data = folder.appendingPathComponent("data"), run = folder.appendingPathComponent("run")
+        #expect(try TesseraProcess.run(["synth", "--out", data.path, "--count", "5", "--size", "64"]).status == 0)
+        #expect(try TesseraProcess.run(Self.trainArguments(run, batch: 2, steps: 4)).status == 0)
+        let evaluate = ["evaluate", "--model", run.appendingPathComponent("last.safetensors").path, "--data", data.path, "--json"]
+        let single = try TesseraProcess.run(evaluate)
+        let parallel = try MPIJob.run(processes: 2, evaluate)
+        #expect(single.status == 0 && parallel.status == 0, "\(parallel.output)")
+        #expect(parallel.output.trimmingCharacters(in: .whitespacesAndNewlines) == single.output.trimmingCharacters(in: .whitespacesAndNewlines))
+
+        let out = folder.appendingPathComponent("predictions")
+        let predict = try MPIJob.run(processes: 2, [
+            "predict", "--model", run.appendingPathComponent("last.safetensors").path, "--input", data.appendingPathComponent("images").path,
+            "--out", out.path,
+        ])
+        #expect(predict.status == 0, "\(predict.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).count == 5)
+        #expect(predict.output.components(separatedBy: " → ").count - 1 == 5, "\(predict.output)")
+    }
+
     @Test("processes given different options are refused, naming the option and both values")
     func differentOptionsAreRefused() throws {
         let folder = try Fixtures.temporaryFolder()
