@@ -33,5 +33,5 @@ for target in "${targets[@]}"; do
     "$binaries/$executable" -runs="$runs" -max_len="$length" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
         -artifact_prefix=".build-fuzz/findings/$target-" ".build-fuzz/corpus/$target" "Tests/Fuzz/Corpus/$target" \
         2> ".build-fuzz/$target.log" || { tail -40 ".build-fuzz/$target.log"; exit 1; }
-    echo "  $(grep -E '^#[0-9]+ +DONE' ".build-fuzz/$target.log" | tail -1); $(( $(date +%s) - start )) s, no crash"
+    echo "  $(grep -E '^#[0-9]+[[:space:]]+DONE' ".build-fuzz/$target.log" | tail -1); $(( $(date +%s) - start )) s, no crash"
 done
