@@ -33,11 +33,10 @@ public struct TesseraCommand: ParsableCommand {
         } catch {
             if let communicator = Communicator.current, communicator.size > 1 {
                 // The other processes wait in collective calls: end the whole job, saying
-                // which process failed (once for an error that all of them share).
-                if communicator.rank == 0 || !((error as? CommunicatorError)?.onEveryProcess ?? false) {
-                    let message = "error: rank \(communicator.rank) of \(communicator.size): " + MessageText.escaped(describe(error)) + "\n"
-                    FileHandle.standardError.write(Data(message.utf8))
-                }
+                // which process failed. An error that all of them share is printed by
+                // each, since the first to abort ends the others, perhaps before they print.
+                let message = "error: rank \(communicator.rank) of \(communicator.size): " + MessageText.escaped(describe(error)) + "\n"
+                FileHandle.standardError.write(Data(message.utf8))
                 communicator.abort(code: isBadInput(error) ? 2 : 1)
             }
             let code = exitCode(for: error)

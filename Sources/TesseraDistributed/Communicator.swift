@@ -183,8 +183,8 @@ public final class Communicator: ReplicaSum, @unchecked Sendable {
 /// MPI could not be started as Tessera needs it, or the processes of a job disagree.
 public struct CommunicatorError: Error, CustomStringConvertible {
     public let description: String
-    /// Whether every process of the job throws this same error (one of them reporting it
-    /// is enough).
+    /// Whether every process of the job throws this same error (a disagreement between
+    /// them, rather than one process's failure).
     public let onEveryProcess: Bool
 
     init(_ description: String, onEveryProcess: Bool = false) {
