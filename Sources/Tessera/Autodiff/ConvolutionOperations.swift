@@ -9,10 +9,11 @@ public func conv2d(
     let (x, w) = (input.detached(), weight.detached())
     let hasBias = bias != nil
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
+    let (needsInputGradient, needsWeightGradient) = (Tape.isTracked(input), Tape.isTracked(weight))
     return Tape.record(output, inputs: inputs) { gradient in
-        let dx = input.node == nil ? nil : Convolution2D.backwardData(
+        let dx = !needsInputGradient ? nil : Convolution2D.backwardData(
             gradientOfOutput: gradient, weight: w, inputShape: x.shape, stride: stride, padding: padding, dilation: dilation)
-        let dw = weight.node == nil ? nil : Convolution2D.backwardWeight(
+        let dw = !needsWeightGradient ? nil : Convolution2D.backwardWeight(
             gradientOfOutput: gradient, input: x, weightShape: w.shape, stride: stride, padding: padding, dilation: dilation)
         return [dx, dw] + (hasBias ? [Convolution2D.backwardBias(gradientOfOutput: gradient)] : [])
     }
@@ -30,11 +31,12 @@ public func convTransposed2d(
     let (x, w) = (input.detached(), weight.detached())
     let hasBias = bias != nil
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
+    let (needsInputGradient, needsWeightGradient) = (Tape.isTracked(input), Tape.isTracked(weight))
     return Tape.record(output, inputs: inputs) { gradient in
-        let dx = input.node == nil ? nil : TransposedConvolution2D.backwardData(
+        let dx = !needsInputGradient ? nil : TransposedConvolution2D.backwardData(
             gradientOfOutput: gradient, weight: w, inputShape: x.shape, stride: stride, padding: padding,
             dilation: dilation, outputPadding: outputPadding)
-        let dw = weight.node == nil ? nil : TransposedConvolution2D.backwardWeight(
+        let dw = !needsWeightGradient ? nil : TransposedConvolution2D.backwardWeight(
             gradientOfOutput: gradient, input: x, weightShape: w.shape, stride: stride, padding: padding,
             dilation: dilation, outputPadding: outputPadding)
         return [dx, dw] + (hasBias ? [TransposedConvolution2D.backwardBias(gradientOfOutput: gradient)] : [])

@@ -13,14 +13,16 @@ public func valueAndGradient(
     for index in tracked.indices { tracked[index].node = tape.leaf() }
     let leaves = tracked.map { $0.node! }
     let value = try Tape.$active.withValue(tape) { try function(tracked) }
-    backPropagate(value)
+    backPropagate(value, on: tape)
     let gradients = zip(leaves, inputs).map { leaf, input in leaf.gradient ?? Tensor.zeros(input.shape) }
     return (value.detached(), gradients)
 }
 
-func backPropagate(_ value: Tensor, leafFinished: ((TapeNode) -> Void)? = nil) {
+/// Back-propagates from `value`, the result of a scope recorded on `tape` (a value that
+/// does not depend on the tape's leaves leaves them without gradients).
+func backPropagate(_ value: Tensor, on tape: Tape, leafFinished: ((TapeNode) -> Void)? = nil) {
     require(value.count == 1, "valueAndGradient: the function must return one value, got shape \(value.shape)")
-    if let root = value.node {
+    if let root = tape.entry(of: value) {
         Tape.propagate(from: root, seed: Tensor(shape: value.shape, repeating: 1), leafFinished: leafFinished)
     }
 }

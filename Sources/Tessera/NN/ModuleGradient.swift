@@ -21,18 +21,12 @@ public func valueAndGradient<Model: Module>(
 ) rethrows -> (value: Tensor, gradients: Gradients) {
     let tape = Tape()
     let parameters = model.trainableParameters()
-    var leaves: [TapeNode] = []
-    for (_, parameter) in parameters {
-        let leaf = tape.leaf()
-        parameter.value.node = leaf
-        leaves.append(leaf)
-    }
-    defer { for (_, parameter) in parameters { parameter.value.node = nil } }
+    let leaves = parameters.map { tape.leaf(for: $0.1) }
     let value = try Tape.$active.withValue(tape) { try function(model) }
     if let gradientFinished {
         let indices = Dictionary(uniqueKeysWithValues: leaves.enumerated().map { (ObjectIdentifier($0.element), $0.offset) })
         var finished = [Bool](repeating: false, count: leaves.count)
-        backPropagate(value) { leaf in
+        backPropagate(value, on: tape) { leaf in
             guard let index = indices[ObjectIdentifier(leaf)], let gradient = leaf.gradient else { return }
             finished[index] = true
             gradientFinished(index, gradient)
@@ -41,7 +35,7 @@ public func valueAndGradient<Model: Module>(
             gradientFinished(index, Tensor.zeros(parameters[index].1.value.shape))
         }
     } else {
-        backPropagate(value)
+        backPropagate(value, on: tape)
     }
     var gradients = Gradients()
     for ((name, parameter), leaf) in zip(parameters, leaves) {

@@ -4,8 +4,19 @@
 /// Modules hold parameters by reference so that optimizers and loaders can update them in
 /// place; the tensor inside keeps value semantics.
 public final class Parameter: @unchecked Sendable {
-    /// The current value.
-    public var value: Tensor
+    private var stored: Tensor
+
+    /// The current value. Inside a gradient scope that differentiates this parameter it
+    /// reads as a tensor on that scope's tape.
+    public var value: Tensor {
+        get {
+            guard let leaf = Tape.active?.leafOf(self) else { return stored }
+            var tracked = stored
+            tracked.node = leaf
+            return tracked
+        }
+        set { stored = newValue.detached() }
+    }
     /// Whether this is state (updated by the forward pass, not by gradients).
     public let isState: Bool
     /// Whether training leaves this parameter unchanged (see ``Module/freeze()``).
@@ -15,7 +26,7 @@ public final class Parameter: @unchecked Sendable {
     public var isTrainable: Bool { !isState && !isFrozen }
 
     public init(_ value: Tensor, isState: Bool = false) {
-        self.value = value
+        self.stored = value.detached()
         self.isState = isState
     }
 }

@@ -15,11 +15,10 @@ extension Tensor {
         }
     }
 
-    /// `lhs ∘ rhs` element by element, on several cores for large tensors.
+    /// `lhs ∘ rhs` element by element, on several cores for large tensors; operands of
+    /// different shapes are broadcast first (see ``broadcastShape(_:_:operation:)``).
     static func zipElements(_ lhs: Tensor, _ rhs: Tensor, _ operation: ElementwiseOperator) -> Tensor {
-        require(
-            lhs.shape == rhs.shape,
-            "Tensor \(operation.rawValue): shapes \(lhs.shape) and \(rhs.shape) differ")
+        precondition(lhs.shape == rhs.shape)
         let result = Tensor(uninitializedShape: lhs.shape)
         nonisolated(unsafe) let a = lhs.storage.pointer, b = rhs.storage.pointer, c = result.storage.pointer
         Parallel.forEachRange(lhs.count, grain: 1 << 15) { range in
@@ -28,8 +27,18 @@ extension Tensor {
         return result
     }
 
-    /// Applies `transform` to every element. Not differentiable: the result is detached.
+    /// Applies `transform` to every element. Not differentiable: refused on a tensor that
+    /// an active gradient scope differentiates (use `detached().map` to cut the gradient
+    /// deliberately).
     public func map(_ transform: (Float) -> Float) -> Tensor {
+        Tape.refuseUntracked(
+            "Tensor.map", on: self,
+            instead: "build the function from differentiable operations, or call detached().map to cut the gradient deliberately")
+        return mapElements(transform)
+    }
+
+    /// `map` without the check, for operations that record their own gradient.
+    func mapElements(_ transform: (Float) -> Float) -> Tensor {
         let result = Tensor(uninitializedShape: shape)
         let a = storage.pointer, c = result.storage.pointer
         for index in 0..<count {
@@ -38,40 +47,57 @@ extension Tensor {
         return result
     }
 
+    /// `lhs + rhs` element by element, broadcasting as NumPy and PyTorch do (differentiable).
     public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
-        Tape.record(zipElements(lhs, rhs, .add), inputs: [lhs, rhs]) { [$0, $0] }
+        guard lhs.shape == rhs.shape else { return broadcasting(lhs, rhs, "+", +) }
+        return Tape.record(zipElements(lhs, rhs, .add), inputs: [lhs, rhs]) { [$0, $0] }
     }
 
+    /// `lhs - rhs` element by element, broadcasting (differentiable).
     public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
-        Tape.record(zipElements(lhs, rhs, .subtract), inputs: [lhs, rhs]) { [$0, -$0] }
+        guard lhs.shape == rhs.shape else { return broadcasting(lhs, rhs, "-", -) }
+        return Tape.record(zipElements(lhs, rhs, .subtract), inputs: [lhs, rhs]) { [$0, -$0] }
     }
 
+    /// `lhs * rhs` element by element, broadcasting (differentiable).
     public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
+        guard lhs.shape == rhs.shape else { return broadcasting(lhs, rhs, "*", *) }
         let (a, b) = (lhs.detached(), rhs.detached())
         return Tape.record(zipElements(lhs, rhs, .multiply), inputs: [lhs, rhs]) { [$0 * b, $0 * a] }
     }
 
+    /// `lhs / rhs` element by element, broadcasting (differentiable).
     public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
+        guard lhs.shape == rhs.shape else { return broadcasting(lhs, rhs, "/", /) }
         let (a, b) = (lhs.detached(), rhs.detached())
         return Tape.record(zipElements(lhs, rhs, .divide), inputs: [lhs, rhs]) { gradient in
             [gradient / b, -(gradient * a) / (b * b)]
         }
     }
 
+    /// `operation` on both operands expanded to their common shape; the expansions are
+    /// recorded, so gradients are summed back to each operand's shape.
+    private static func broadcasting(
+        _ lhs: Tensor, _ rhs: Tensor, _ symbol: String, _ operation: (Tensor, Tensor) -> Tensor
+    ) -> Tensor {
+        let shape = broadcastShape(lhs.shape, rhs.shape, operation: "Tensor \(symbol)")
+        return operation(lhs.expanded(to: shape), rhs.expanded(to: shape))
+    }
+
     public static func + (lhs: Tensor, rhs: Float) -> Tensor {
-        Tape.record(lhs.map { $0 + rhs }, inputs: [lhs]) { [$0] }
+        Tape.record(lhs.mapElements { $0 + rhs }, inputs: [lhs]) { [$0] }
     }
 
     public static func - (lhs: Tensor, rhs: Float) -> Tensor {
-        Tape.record(lhs.map { $0 - rhs }, inputs: [lhs]) { [$0] }
+        Tape.record(lhs.mapElements { $0 - rhs }, inputs: [lhs]) { [$0] }
     }
 
     public static func * (lhs: Tensor, rhs: Float) -> Tensor {
-        Tape.record(lhs.map { $0 * rhs }, inputs: [lhs]) { [$0 * rhs] }
+        Tape.record(lhs.mapElements { $0 * rhs }, inputs: [lhs]) { [$0 * rhs] }
     }
 
     public static func / (lhs: Tensor, rhs: Float) -> Tensor {
-        Tape.record(lhs.map { $0 / rhs }, inputs: [lhs]) { [$0 / rhs] }
+        Tape.record(lhs.mapElements { $0 / rhs }, inputs: [lhs]) { [$0 / rhs] }
     }
 
     public static func * (lhs: Float, rhs: Tensor) -> Tensor { rhs * lhs }
@@ -79,7 +105,7 @@ extension Tensor {
     public static func - (lhs: Float, rhs: Tensor) -> Tensor { -rhs + lhs }
 
     public static prefix func - (operand: Tensor) -> Tensor {
-        Tape.record(operand.map { -$0 }, inputs: [operand]) { [-$0] }
+        Tape.record(operand.mapElements { -$0 }, inputs: [operand]) { [-$0] }
     }
 
     public static func += (lhs: inout Tensor, rhs: Tensor) { lhs = lhs + rhs }

@@ -19,45 +19,79 @@ extension Tensor {
         return withUnsafeBufferPointer { $0.max()! }
     }
 
-    /// Sums over `axis`, removing it from the shape.
+    /// Sums over `axis`, removing it from the shape (differentiable).
     public func sum(alongAxis axis: Int) -> Tensor {
-        reduce(alongAxis: axis, name: "sum", initial: 0, combine: +, finish: { total, _ in total })
-    }
-
-    /// Averages over `axis`, removing it from the shape.
-    public func mean(alongAxis axis: Int) -> Tensor {
-        reduce(alongAxis: axis, name: "mean", initial: 0, combine: +, finish: { total, n in total / Float(n) })
-    }
-
-    /// The maximum over `axis`, removing it from the shape.
-    public func max(alongAxis axis: Int) -> Tensor {
-        reduce(alongAxis: axis, name: "max", initial: -.infinity, combine: Swift.max, finish: { value, _ in value })
-    }
-
-    /// Views the tensor as `[outer, axis, inner]` and folds the middle dimension.
-    private func reduce(
-        alongAxis axis: Int, name: String, initial: Float,
-        combine: (Float, Float) -> Float, finish: (Float, Int) -> Float
-    ) -> Tensor {
-        require(
-            axis >= 0 && axis < rank,
-            "Tensor.\(name)(alongAxis:): axis \(axis) out of range for shape \(shape)")
-        let outer = shape[..<axis].reduce(1, *)
-        let length = shape[axis]
-        let inner = shape[(axis + 1)...].reduce(1, *)
+        let (outer, length, inner) = folding(axis, name: "sum")
         var resultShape = shape
         resultShape.remove(at: axis)
         let result = Tensor(uninitializedShape: resultShape)
         let source = storage.pointer, target = result.storage.pointer
         for o in 0..<outer {
             for i in 0..<inner {
-                var accumulator = initial
-                for l in 0..<length {
-                    accumulator = combine(accumulator, source[(o * length + l) * inner + i])
-                }
-                target[o * inner + i] = finish(accumulator, length)
+                var total: Float = 0
+                for l in 0..<length { total += source[(o * length + l) * inner + i] }
+                target[o * inner + i] = total
             }
         }
-        return result
+        let shape = self.shape
+        return Tape.record(result, inputs: [self]) { gradient in
+            [gradient.reshaped([outer, 1, inner]).expanded(to: [outer, length, inner]).reshaped(shape)]
+        }
+    }
+
+    /// Averages over `axis`, removing it from the shape (differentiable).
+    public func mean(alongAxis axis: Int) -> Tensor {
+        let length = shape.indices.contains(axis) ? shape[axis] : 1
+        require(length > 0, "Tensor.mean(alongAxis:): axis \(axis) of shape \(shape) is empty")
+        return sum(alongAxis: axis) / Float(length)
+    }
+
+    /// The maximum over `axis`, removing it from the shape (differentiable: the gradient
+    /// goes to the first maximum of each slice).
+    public func max(alongAxis axis: Int) -> Tensor {
+        let positions = argmax(alongAxis: axis)
+        let (outer, length, inner) = folding(axis, name: "max")
+        var resultShape = shape
+        resultShape.remove(at: axis)
+        let result = Tensor(uninitializedShape: resultShape)
+        let source = storage.pointer, target = result.storage.pointer
+        for o in 0..<outer {
+            for i in 0..<inner { target[o * inner + i] = source[(o * length + positions[o * inner + i]) * inner + i] }
+        }
+        let shape = self.shape
+        return Tape.record(result, inputs: [self]) { gradient in
+            let spread = Tensor(shape: shape, repeating: 0)
+            let g = gradient.storage.pointer, d = spread.storage.pointer
+            for o in 0..<outer {
+                for i in 0..<inner { d[(o * length + positions[o * inner + i]) * inner + i] = g[o * inner + i] }
+            }
+            return [spread]
+        }
+    }
+
+    /// The index of the first maximum of each slice along `axis`, in row-major order of the
+    /// remaining dimensions (PyTorch's `argmax(dim:)`, flattened). NaN counts as largest.
+    public func argmax(alongAxis axis: Int) -> [Int] {
+        let (outer, length, inner) = folding(axis, name: "argmax")
+        require(length > 0, "Tensor.argmax(alongAxis:): axis \(axis) of shape \(shape) is empty")
+        let source = storage.pointer
+        var positions = [Int](repeating: 0, count: outer * inner)
+        for o in 0..<outer {
+            for i in 0..<inner {
+                var best = 0, bestValue = source[o * length * inner + i]
+                for l in 1..<length where !bestValue.isNaN {
+                    let value = source[(o * length + l) * inner + i]
+                    if value > bestValue || value.isNaN { (best, bestValue) = (l, value) }
+                }
+                positions[o * inner + i] = best
+            }
+        }
+        return positions
+    }
+
+    /// The tensor viewed as `[outer, shape[axis], inner]`.
+    private func folding(_ axis: Int, name: String) -> (outer: Int, length: Int, inner: Int) {
+        require(axis >= 0 && axis < rank, "Tensor.\(name)(alongAxis:): axis \(axis) out of range for shape \(shape)")
+        return (shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *))
     }
 }

@@ -54,7 +54,8 @@ public struct Tensor: Sendable {
         return count
     }
 
-    /// All elements in row-major order.
+    /// All elements in row-major order: a copy, so a tensor made from it is a constant to
+    /// any gradient scope.
     public var scalars: [Float] {
         Array(UnsafeBufferPointer(start: storage.pointer, count: count))
     }
@@ -91,9 +92,13 @@ public struct Tensor: Sendable {
     }
 
     /// Calls `body` with a writable view of the elements, copying shared storage first.
+    ///
+    /// - Precondition: no active gradient scope differentiates this tensor (a write in
+    ///   place cannot pass a gradient on; write into `detached()` to cut it deliberately).
     public mutating func withUnsafeMutableBufferPointer<R>(
         _ body: (UnsafeMutableBufferPointer<Float>) throws -> R
     ) rethrows -> R {
+        Tape.refuseUntracked("Tensor.withUnsafeMutableBufferPointer", on: self, instead: "write into detached() to cut the gradient deliberately")
         makeUnique()
         return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: count))
     }
@@ -120,10 +125,12 @@ public struct Tensor: Sendable {
         return offset
     }
 
-    /// The element at a multi-dimensional index, e.g. `t[0, 2, 1]`.
+    /// The element at a multi-dimensional index, e.g. `t[0, 2, 1]`. Writing is refused
+    /// on a tensor that an active gradient scope differentiates.
     public subscript(_ index: Int...) -> Float {
         get { storage.pointer[offset(of: index)] }
         set {
+            Tape.refuseUntracked("writing an element (Tensor subscript)", on: self, instead: "write into detached() to cut the gradient deliberately")
             let position = offset(of: index)
             makeUnique()
             storage.pointer[position] = newValue

@@ -101,7 +101,7 @@ struct BadInputTests {
         await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor([1, 2]) + Tensor([1, 2, 3])
         }.map { result in
-            #expect(String(decoding: result.standardErrorContent, as: UTF8.self).contains("Tensor +: shapes [2] and [3] differ"))
+            #expect(String(decoding: result.standardErrorContent, as: UTF8.self).contains("Tensor +: shapes [2] and [3] do not broadcast"))
         }
         await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             var generator = RandomGenerator(seed: 0)

@@ -1,0 +1,82 @@
+extension Tensor {
+    /// The shape that `a` and `b` broadcast to, by NumPy's and PyTorch's rule: shapes are
+    /// aligned at their last dimension, and each pair of dimensions must be equal or one of
+    /// them 1 (a missing dimension counts as 1).
+    public static func broadcastShape(_ a: [Int], _ b: [Int], operation: String = "broadcast") -> [Int] {
+        let rank = Swift.max(a.count, b.count)
+        let left = [Int](repeating: 1, count: rank - a.count) + a
+        let right = [Int](repeating: 1, count: rank - b.count) + b
+        return zip(left, right).map { l, r in
+            require(
+                l == r || l == 1 || r == 1,
+                "\(operation): shapes \(a) and \(b) do not broadcast (each dimension, counted from the last, must be equal or 1)")
+            return l == 1 ? r : l
+        }
+    }
+
+    /// The tensor repeated along its size-1 (and missing leading) dimensions to `shape`
+    /// (differentiable: the gradient is summed back to this shape).
+    public func expanded(to shape: [Int]) -> Tensor {
+        if shape == self.shape { return self }
+        require(
+            Tensor.broadcastShape(self.shape, shape, operation: "expanded(to:)") == shape,
+            "expanded(to:): shape \(self.shape) does not expand to \(shape)")
+        let result = Tensor(uninitializedShape: shape)
+        let source = storage.pointer, target = result.storage.pointer
+        Tensor.forEachBroadcastOffset(of: self.shape, in: shape) { targetOffset, sourceOffset in
+            target[targetOffset] = source[sourceOffset]
+        }
+        let originalShape = self.shape
+        return Tape.record(result, inputs: [self]) { [$0.summed(toShape: originalShape)] }
+    }
+
+    /// The sum over the dimensions that ``expanded(to:)`` repeats to reach this shape: the
+    /// gradient of an expansion (differentiable).
+    public func summed(toShape shape: [Int]) -> Tensor {
+        if shape == self.shape { return self }
+        require(
+            Tensor.broadcastShape(shape, self.shape, operation: "summed(toShape:)") == self.shape,
+            "summed(toShape:): shape \(self.shape) is not an expansion of \(shape)")
+        let result = Tensor(shape: shape, repeating: 0)
+        let source = storage.pointer, target = result.storage.pointer
+        Tensor.forEachBroadcastOffset(of: shape, in: self.shape) { expandedOffset, offset in
+            target[offset] += source[expandedOffset]
+        }
+        let expandedShape = self.shape
+        return Tape.record(result, inputs: [self]) { [$0.expanded(to: expandedShape)] }
+    }
+
+    /// Calls `body` with every row-major offset of `expanded` and the offset of the element
+    /// of `shape` (right-aligned, size-1 dimensions repeated) that it holds.
+    private static func forEachBroadcastOffset(of shape: [Int], in expanded: [Int], _ body: (Int, Int) -> Void) {
+        let rank = expanded.count
+        let aligned = [Int](repeating: 1, count: rank - shape.count) + shape
+        var strides = [Int](repeating: 0, count: rank)
+        var step = 1
+        for axis in (0..<rank).reversed() {
+            strides[axis] = aligned[axis] == 1 ? 0 : step
+            step *= aligned[axis]
+        }
+        let count = expanded.reduce(1, *)
+        guard count > 0 else { return }
+        let innermost = rank == 0 ? 1 : expanded[rank - 1]
+        let innerStride = rank == 0 ? 0 : strides[rank - 1]
+        var index = [Int](repeating: 0, count: rank)
+        var sourceOffset = 0
+        var offset = 0
+        while offset < count {
+            for position in 0..<innermost { body(offset + position, sourceOffset + position * innerStride) }
+            offset += innermost
+            // Advance the odometer over the outer dimensions.
+            var axis = rank - 2
+            while axis >= 0 {
+                index[axis] += 1
+                sourceOffset += strides[axis]
+                if index[axis] < expanded[axis] { break }
+                sourceOffset -= strides[axis] * index[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+    }
+}
