@@ -13,9 +13,10 @@ runs="${RUNS:-1000000}"
 targets=("${@:-safetensors png checkpoint options}")
 read -r -a targets <<< "${targets[*]}"
 
-# lld: gold drops the coverage counters' section, and libFuzzer then sees no coverage.
-build=(swift build --package-path Tests/Fuzz -c release --sanitize=fuzzer --sanitize=address -Xswiftc -use-ld=lld)
-"${build[@]}" 2>&1 | grep -E "error|Build" || true
+# One -sanitize=fuzzer,address: given as two options (SwiftPM's --sanitize twice), the
+# compiler kept only the last, and the code had no coverage counters. lld: gold drops the
+# counters' section, and libFuzzer then sees no coverage either.
+build=(swift build --package-path Tests/Fuzz -c release --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
 binaries="$("${build[@]}" --show-bin-path)"
 mkdir -p .build-fuzz/findings
 
@@ -27,11 +28,25 @@ for target in "${targets[@]}"; do
         options) executable=FuzzOptions; length=512 ;;
         *) echo "fuzz: unknown target $target (safetensors, png, checkpoint, options)" >&2; exit 2 ;;
     esac
+    if ! "${build[@]}" --product "$executable" > ".build-fuzz/$target-build.log" 2>&1; then
+        grep -E "error" ".build-fuzz/$target-build.log" >&2 || tail -5 ".build-fuzz/$target-build.log" >&2
+        exit 1
+    fi
+    if ! readelf -S -W "$binaries/$executable" | grep -c __sancov_cntrs > /dev/null || ! nm -C "$binaries/$executable" | grep -c "fuzzer::FuzzerDriver" > /dev/null; then
+        echo "fuzz: $executable was not built with libFuzzer and coverage counters" >&2
+        exit 1
+    fi
     mkdir -p ".build-fuzz/corpus/$target"
     echo "fuzz: $target, $runs inputs"
     start=$(date +%s)
     "$binaries/$executable" -runs="$runs" -max_len="$length" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
         -artifact_prefix=".build-fuzz/findings/$target-" ".build-fuzz/corpus/$target" "Tests/Fuzz/Corpus/$target" \
         2> ".build-fuzz/$target.log" || { tail -40 ".build-fuzz/$target.log"; exit 1; }
-    echo "  $(grep -E '^#[0-9]+[[:space:]]+DONE' ".build-fuzz/$target.log" | tail -1); $(( $(date +%s) - start )) s, no crash"
+    done_line="$(grep -E "^#$runs[[:space:]]+DONE" ".build-fuzz/$target.log" | tail -1 || true)"
+    if [[ -z "$done_line" ]]; then
+        echo "fuzz: $target stopped before $runs inputs:" >&2
+        tail -5 ".build-fuzz/$target.log" >&2
+        exit 1
+    fi
+    echo "  $done_line; $(( $(date +%s) - start )) s, no crash"
 done
