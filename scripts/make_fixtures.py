@@ -481,6 +481,34 @@ def pytorch_state_dicts():
         save(f"{name}_io.safetensors", {"input": x, "output": y})
 
 
+def tensor_operations():
+    """Operations a library user composes models from: pooling, reductions along axes,
+    broadcasting arithmetic, permutes, row selection and vector products."""
+    g = torch.Generator().manual_seed(7)
+    ops = []
+
+    def case(parameters, function, **shapes):
+        inputs = {k: torch.randn(*v, generator=g) for k, v in shapes.items()}
+        ops.append((parameters, {**inputs, **with_gradients(function, inputs, g)}))
+
+    for kernel, shape in [(2, (2, 3, 8, 6)), (3, (1, 2, 7, 8))]:
+        case({"op": "avg_pool2d", "kernel": kernel}, lambda input: F.avg_pool2d(input, kernel), input=shape)
+    case({"op": "global_avg_pool_flatten"}, lambda input: F.adaptive_avg_pool2d(input, 1).flatten(1), input=(2, 3, 5, 4))
+    for axis in range(3):
+        case({"op": "sum", "axis": axis}, lambda input: input.sum(axis), input=(3, 4, 5))
+        case({"op": "mean", "axis": axis}, lambda input: input.mean(axis), input=(3, 4, 5))
+        case({"op": "max", "axis": axis}, lambda input: input.max(axis).values, input=(3, 4, 5))
+    for symbol, function in [("+", torch.add), ("-", torch.sub), ("*", torch.mul)]:
+        case({"op": symbol}, lambda lhs, rhs: function(lhs, rhs), lhs=(2, 1, 3), rhs=(4, 1))
+    case({"op": "/"}, lambda lhs, rhs: lhs / (rhs * rhs + 1), lhs=(4, 3), rhs=(3,))
+    case({"op": "permute", "axes": [2, 0, 1]}, lambda input: input.permute(2, 0, 1), input=(2, 3, 4))
+    case({"op": "rows", "indices": [2, 0, 2]}, lambda input: input.index_select(0, torch.tensor([2, 0, 2])), input=(3, 2, 2))
+    case({"op": "matmul"}, lambda lhs, rhs: lhs @ rhs, lhs=(3, 4), rhs=(4,))
+    case({"op": "matmul"}, lambda lhs, rhs: lhs @ rhs, lhs=(4,), rhs=(4, 2))
+    case({"op": "mT"}, lambda input: input.mT, input=(2, 3, 4))
+    cases("tensor_operations.safetensors", ops)
+
+
 GROUPS = {
     "pngs": pngs,
     "image_formats": image_formats,
@@ -492,6 +520,7 @@ GROUPS = {
     "pooling": pooling_and_resampling,
     "normalisation": normalisation,
     "losses": activations_and_losses,
+    "tensor_operations": tensor_operations,
 }
 
 if __name__ == "__main__":

@@ -8,6 +8,20 @@ public func maxPool2d(_ input: Tensor, kernelSize: Size2D = 2, stride: Size2D? =
     }
 }
 
+/// Average pooling of `[N, C, H, W]` over `kernelSize` windows with the same stride, floor
+/// mode (differentiable: each window's gradient is shared equally by its pixels).
+public func averagePool2d(_ input: Tensor, kernelSize: Size2D = 2) -> Tensor {
+    require(input.rank == 4, "averagePool2d: expected [N, C, H, W], got \(input.shape)")
+    let (n, c, height, width) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+    let (kh, kw) = (kernelSize.height, kernelSize.width)
+    require(
+        kh >= 1 && kw >= 1 && kh <= height && kw <= width,
+        "averagePool2d: kernel \(kh)×\(kw) does not fit the \(height)×\(width) input")
+    let (rows, columns) = (height / kh, width / kw)
+    let cropped = crop(input, SpatialPadding.Amounts(top: 0, bottom: height - rows * kh, left: 0, right: width - columns * kw))
+    return cropped.reshaped([n, c, rows, kh, columns, kw]).mean(alongAxis: 5).mean(alongAxis: 3)
+}
+
 /// Concatenation of `[N, Cᵢ, …]` tensors along channels (differentiable).
 public func concatenate(_ inputs: [Tensor]) -> Tensor {
     let counts = inputs.map { $0.shape[1] }

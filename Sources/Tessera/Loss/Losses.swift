@@ -21,6 +21,19 @@ public func crossEntropy(
     }
 }
 
+/// ``crossEntropy(_:_:classWeights:ignoreIndex:)`` with `Int` class indices.
+public func crossEntropy(_ logits: Tensor, _ targets: [Int], classWeights: [Float]? = nil, ignoreIndex: Int? = nil) -> Tensor {
+    let classes = logits.rank >= 2 ? logits.shape[1] : 0
+    for target in targets where target != ignoreIndex {
+        require(target >= 0 && target < classes, "crossEntropy: target class \(target) out of range for logits \(logits.shape) (\(classes) classes)")
+    }
+    if let ignoreIndex {
+        require(Int32(exactly: ignoreIndex) != nil, "crossEntropy: ignoreIndex \(ignoreIndex) out of range")
+    }
+    return crossEntropy(
+        logits, targets.map { Int32(truncatingIfNeeded: $0) }, classWeights: classWeights, ignoreIndex: ignoreIndex.map { Int32($0) })
+}
+
 /// `1 − mean Dice` of probabilities `[N, C, …]` against binary or one-hot targets
 /// (differentiable with respect to `probabilities`); see ``SoftDice``.
 public func softDiceLoss(_ probabilities: Tensor, _ targets: Tensor) -> Tensor {

@@ -8,7 +8,9 @@
 /// optimizer.update(model, gradients: gradients)
 /// ```
 /// Frozen parameters and state (such as batch-norm running statistics) get no gradient.
-/// A trainable parameter that the value does not depend on gets a zero gradient.
+/// A trainable parameter that the value does not depend on gets a zero gradient. Plain
+/// `Tensor` properties of the model are not parameters: each is reported once on standard
+/// error (see ``Module/plainTensorProperties()``).
 ///
 /// - Parameter gradientFinished: called once for every trainable parameter, by index in
 ///   `model.trainableParameters()`, as soon as its gradient is final: during the backward
@@ -19,6 +21,7 @@ public func valueAndGradient<Model: Module>(
     of model: Model, gradientFinished: ((_ index: Int, _ gradient: Tensor) -> Void)? = nil,
     _ function: (Model) throws -> Tensor
 ) rethrows -> (value: Tensor, gradients: Gradients) {
+    model.warnAboutPlainTensors()
     let tape = Tape()
     let parameters = model.trainableParameters()
     let leaves = parameters.map { tape.leaf(for: $0.1) }

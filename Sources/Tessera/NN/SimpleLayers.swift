@@ -17,6 +17,40 @@ public final class MaxPool2d: Module, UnaryLayer {
     public func callAsFunction(_ input: Tensor) -> Tensor { maxPool2d(input, kernelSize: kernelSize, stride: stride) }
 }
 
+/// Average pooling over `kernelSize` windows with the same stride, as PyTorch's
+/// `nn.AvgPool2d(k)` (no padding, floor mode: a remainder at the bottom or right is dropped).
+public final class AvgPool2d: Module, UnaryLayer {
+    public let kernelSize: Size2D
+
+    public init(kernelSize: Size2D = 2) {
+        self.kernelSize = kernelSize
+    }
+
+    public func callAsFunction(_ input: Tensor) -> Tensor { averagePool2d(input, kernelSize: kernelSize) }
+}
+
+/// The mean of each channel, `[N, C, H, W] → [N, C]`, as PyTorch's
+/// `nn.AdaptiveAvgPool2d(1)` followed by `flatten(1)`.
+public final class GlobalAvgPool2d: Module, UnaryLayer {
+    public override init() {}
+
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        require(input.rank == 4, "GlobalAvgPool2d: expected [N, C, H, W], got \(input.shape)")
+        return input.flattened(fromAxis: 2).mean(alongAxis: 2)
+    }
+}
+
+/// All dimensions after the batch merged into one, `[N, …] → [N, features]`, as PyTorch's
+/// `nn.Flatten()`.
+public final class Flatten: Module, UnaryLayer {
+    public override init() {}
+
+    public func callAsFunction(_ input: Tensor) -> Tensor {
+        require(input.rank >= 1, "Flatten: expected [N, …], got \(input.shape)")
+        return input.flattened(fromAxis: 1)
+    }
+}
+
 /// Bilinear up-sampling by an integer factor with `align_corners=True`, as PyTorch's
 /// `nn.Upsample(scale_factor: 2, mode: "bilinear", align_corners: True)`.
 public final class Upsample: Module, UnaryLayer {

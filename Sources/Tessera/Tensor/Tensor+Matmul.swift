@@ -4,8 +4,13 @@ extension Tensor {
     /// - `[M, K] · [K, N] → [M, N]`
     /// - `[B, M, K] · [B, K, N] → [B, M, N]` (one GEMM per batch entry)
     /// - `[B, M, K] · [K, N] → [B, M, N]` (the right matrix is shared)
+    /// - `[M, K] · [K] → [M]` and `[K] · [K, N] → [N]` (a vector, as PyTorch's `matmul`)
     public func matmul(_ other: Tensor) -> Tensor {
         switch (rank, other.rank) {
+        case (2, 1):
+            return matmul(other.reshaped([other.count, 1])).reshaped([shape[0]])
+        case (1, 2):
+            return reshaped([1, count]).matmul(other).reshaped([other.shape[1]])
         case (2, 2), (3, 3):
             require(
                 rank == 2 || shape[0] == other.shape[0], "matmul: batch sizes differ: \(shape) · \(other.shape)")
@@ -17,7 +22,7 @@ extension Tensor {
         case (3, 2):
             return reshaped([shape[0] * shape[1], shape[2]]).matmul(other).reshaped([shape[0], shape[1], other.shape[1]])
         default:
-            fatalError("matmul: expected ranks 2·2, 3·3 or 3·2, got \(shape) · \(other.shape)")
+            fatalError("matmul: expected ranks 2·2, 3·3, 3·2, 2·1 or 1·2, got \(shape) · \(other.shape)")
         }
     }
 
@@ -41,9 +46,11 @@ extension Tensor {
         return result
     }
 
-    /// The transpose of a matrix: `[M, N] → [N, M]` (differentiable).
+    /// The transpose of a matrix, `[M, N] → [N, M]`, or of each matrix of a stack,
+    /// `[…, M, N] → […, N, M]` (PyTorch's `mT`; differentiable).
     public func transposed() -> Tensor {
-        require(rank == 2, "transposed: expected a matrix, got shape \(shape)")
+        require(rank >= 2, "transposed: expected a matrix or a stack of matrices, got shape \(shape)")
+        if rank > 2 { return permuted(Array(0..<(rank - 2)) + [rank - 1, rank - 2]) }
         let rows = shape[0], columns = shape[1]
         let result = Tensor(uninitializedShape: [columns, rows])
         let source = storage.pointer, target = result.storage.pointer
