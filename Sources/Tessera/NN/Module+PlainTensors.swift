@@ -6,11 +6,10 @@ extension Module {
     /// them, since only ``Parameter`` boxes are discovered.
     public func plainTensorProperties() -> [String] {
         let own = Mirror(reflecting: self).children.compactMap { child -> String? in
-            guard let label = child.label else { return nil }
-            switch child.value {
-            case is Tensor, is Tensor?, is [Tensor]: return Module.snakeCase(label)
-            default: return nil
-            }
+            // By static type: a nil of any optional would cast to `Tensor?`.
+            let type = Swift.type(of: child.value)
+            guard let label = child.label, type == Tensor.self || type == Tensor?.self || type == [Tensor].self else { return nil }
+            return Module.snakeCase(label)
         }
         return own + namedChildren().flatMap { name, child in child.plainTensorProperties().map { "\(name).\($0)" } }
     }

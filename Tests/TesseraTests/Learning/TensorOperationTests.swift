@@ -59,6 +59,10 @@ struct TensorOperationTests {
     func plainTensorPropertiesAreReported() async {
         #expect(Scaled().plainTensorProperties() == ["gamma"])
         #expect(Sequential([Scaled()]).plainTensorProperties() == ["0.gamma"])
+        var generator = RandomGenerator(seed: 2)
+        // Optional parameters and batch norm's optional replicas are not plain tensors, even when nil.
+        #expect(Conv2d(inputChannels: 1, outputChannels: 1, kernelSize: 1, bias: false, generator: &generator).plainTensorProperties().isEmpty)
+        #expect(BatchNorm2d(features: 2).plainTensorProperties().isEmpty)
         await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
             let model = Sequential([Scaled()])
             for _ in 0..<3 { _ = valueAndGradient(of: model) { $0(Tensor.ones([1, 2])).summed() } }
