@@ -506,6 +506,12 @@ def tensor_operations():
     case({"op": "matmul"}, lambda lhs, rhs: lhs @ rhs, lhs=(3, 4), rhs=(4,))
     case({"op": "matmul"}, lambda lhs, rhs: lhs @ rhs, lhs=(4,), rhs=(4, 2))
     case({"op": "mT"}, lambda input: input.mT, input=(2, 3, 4))
+    case({"op": "exp"}, torch.exp, input=(3, 4))
+    case({"op": "log"}, lambda input: torch.log(input * input + 0.5), input=(3, 4))
+    case({"op": "tanh"}, torch.tanh, input=(3, 4))
+    case({"op": "sigmoid"}, torch.sigmoid, input=(3, 4))
+    case({"op": "leaky_relu"}, lambda input: F.leaky_relu(input, 0.1), input=(3, 4))
+    case({"op": "gelu"}, F.gelu, input=(3, 4))
     cases("tensor_operations.safetensors", ops)
 
 

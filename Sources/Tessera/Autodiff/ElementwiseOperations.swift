@@ -12,6 +12,40 @@ public func sigmoid(_ input: Tensor) -> Tensor {
     return Tape.record(output, inputs: [input]) { [Activation.sigmoidBackward(gradientOfOutput: $0, output: saved)] }
 }
 
+/// `tanh(x)` (differentiable).
+public func tanh(_ input: Tensor) -> Tensor {
+    let output = Activation.tanh(input)
+    let saved = output.detached()
+    return Tape.record(output, inputs: [input]) { [Activation.tanhBackward(gradientOfOutput: $0, output: saved)] }
+}
+
+/// `x` where positive, else `negativeSlope · x`, as PyTorch's `leaky_relu` (differentiable).
+public func leakyRelu(_ input: Tensor, negativeSlope: Float = 0.01) -> Tensor {
+    let saved = input.detached()
+    return Tape.record(Activation.leakyRelu(input, slope: negativeSlope), inputs: [input]) {
+        [Activation.leakyReluBackward(gradientOfOutput: $0, input: saved, slope: negativeSlope)]
+    }
+}
+
+/// `x · Φ(x)`, PyTorch's exact `gelu` (differentiable).
+public func gelu(_ input: Tensor) -> Tensor {
+    let saved = input.detached()
+    return Tape.record(Activation.gelu(input), inputs: [input]) { [Activation.geluBackward(gradientOfOutput: $0, input: saved)] }
+}
+
+/// `eˣ` element by element (differentiable).
+public func exp(_ input: Tensor) -> Tensor {
+    let output = Activation.exp(input)
+    let saved = output.detached()
+    return Tape.record(output, inputs: [input]) { [$0 * saved] }
+}
+
+/// The natural logarithm element by element (differentiable).
+public func log(_ input: Tensor) -> Tensor {
+    let saved = input.detached()
+    return Tape.record(Activation.log(input), inputs: [input]) { [$0 / saved] }
+}
+
 /// Softmax over the channel dimension of `[N, C, …]` (differentiable).
 public func softmax(_ input: Tensor) -> Tensor {
     let output = ChannelSoftmax.softmax(input)

@@ -4,6 +4,35 @@ public final class ReLU: Module, UnaryLayer {
     public func callAsFunction(_ input: Tensor) -> Tensor { relu(input) }
 }
 
+/// `1 / (1 + e^−x)`, as PyTorch's `nn.Sigmoid`.
+public final class Sigmoid: Module, UnaryLayer {
+    public override init() {}
+    public func callAsFunction(_ input: Tensor) -> Tensor { sigmoid(input) }
+}
+
+/// `tanh(x)`, as PyTorch's `nn.Tanh`.
+public final class Tanh: Module, UnaryLayer {
+    public override init() {}
+    public func callAsFunction(_ input: Tensor) -> Tensor { tanh(input) }
+}
+
+/// `x` where positive, else `negativeSlope · x`, as PyTorch's `nn.LeakyReLU`.
+public final class LeakyReLU: Module, UnaryLayer {
+    public let negativeSlope: Float
+
+    public init(negativeSlope: Float = 0.01) {
+        self.negativeSlope = negativeSlope
+    }
+
+    public func callAsFunction(_ input: Tensor) -> Tensor { leakyRelu(input, negativeSlope: negativeSlope) }
+}
+
+/// `x · Φ(x)`, as PyTorch's `nn.GELU()` (the exact form).
+public final class GELU: Module, UnaryLayer {
+    public override init() {}
+    public func callAsFunction(_ input: Tensor) -> Tensor { gelu(input) }
+}
+
 /// Max pooling, as PyTorch's `nn.MaxPool2d` (no padding, floor mode).
 public final class MaxPool2d: Module, UnaryLayer {
     public let kernelSize: Size2D
