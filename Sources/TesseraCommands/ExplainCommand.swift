@@ -100,7 +100,7 @@ struct ExplainFiltersCommand: ParsableCommand {
         let (trained, initial) = try models()
         let folder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let firstLayer = { (model: UNet) in (model.inc.doubleConv.layers[0] as! Conv2d).weight.value }
+        let firstLayer = { (model: UNet) in model.inc.firstConvolution.weight.value }
         let image = FilterImage.grid(initial: firstLayer(initial), learned: firstLayer(trained))
         try PNGFile.write(image.pixels, width: image.width, height: image.height, channels: 1, to: folder.appendingPathComponent("filters.png"))
         print("first-layer 3×3 filters, initial (left) and learned (right): \(out)/filters.png")
@@ -108,7 +108,7 @@ struct ExplainFiltersCommand: ParsableCommand {
         // Weight sharing: the same filter everywhere ⇒ shifting the input shifts the feature map.
         var generator = RandomGenerator(seed: 1)
         let x = Tensor.uniform([1, 1, 24, 24], using: &generator)
-        let conv = trained.inc.doubleConv.layers[0] as! Conv2d
+        let conv = trained.inc.firstConvolution
         let dense = Linear(inputFeatures: 24 * 24, outputFeatures: conv.weight.value.shape[0] * 24 * 24, generator: &generator)
         let denseLayer = { (input: Tensor) in dense(input.reshaped([1, 24 * 24])).reshaped([1, conv.weight.value.shape[0], 24, 24]) }
         let summary = ModelSummary(configuration: trained.configuration, inputSize: 24)

@@ -21,7 +21,7 @@ public func conv2d(
 
 /// 2-D transposed convolution of `[N, Cin, H, W]` with weight `[Cin, Cout, kH, kW]` and
 /// optional bias `[Cout]` (differentiable), as PyTorch's `conv_transpose2d`.
-public func convTransposed2d(
+public func convTranspose2d(
     _ input: Tensor, weight: Tensor, bias: Tensor? = nil,
     stride: Size2D = 1, padding: Size2D = 0, outputPadding: Size2D = 0, dilation: Size2D = 1
 ) -> Tensor {

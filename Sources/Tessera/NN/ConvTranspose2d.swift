@@ -25,7 +25,7 @@ public final class ConvTranspose2d: Module, UnaryLayer {
         require(
             input.rank == 4 && input.shape[1] == weight.value.shape[0],
             "ConvTranspose2d: input \(input.shape) needs [N, \(weight.value.shape[0]), H, W]")
-        return convTransposed2d(
+        return convTranspose2d(
             input, weight: weight.value, bias: bias?.value, stride: stride, padding: padding, outputPadding: outputPadding)
     }
 }

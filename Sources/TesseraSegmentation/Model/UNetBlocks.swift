@@ -3,27 +3,32 @@ import Tessera
 /// (3×3 conv without bias → batch norm → ReLU) × 2, Pytorch-UNet's `DoubleConv`
 /// (`double_conv.{0,1,3,4}.*`).
 public final class DoubleConv: Module, UnaryLayer {
-    public let doubleConv: Sequential
+    public let firstConvolution: Conv2d
+    public let firstNormalization: BatchNorm2d
+    public let secondConvolution: Conv2d
+    public let secondNormalization: BatchNorm2d
 
     public init(inputChannels: Int, outputChannels: Int, middleChannels: Int? = nil, generator: inout RandomGenerator) {
         let middle = middleChannels ?? outputChannels
-        doubleConv = Sequential([
-            Conv2d(inputChannels: inputChannels, outputChannels: middle, kernelSize: 3, padding: 1, bias: false, generator: &generator),
-            BatchNorm2d(features: middle), ReLU(),
-            Conv2d(inputChannels: middle, outputChannels: outputChannels, kernelSize: 3, padding: 1, bias: false, generator: &generator),
-            BatchNorm2d(features: outputChannels), ReLU(),
-        ])
+        firstConvolution = Conv2d(
+            inputChannels: inputChannels, outputChannels: middle, kernelSize: 3, padding: 1, bias: false, generator: &generator)
+        firstNormalization = BatchNorm2d(features: middle)
+        secondConvolution = Conv2d(
+            inputChannels: middle, outputChannels: outputChannels, kernelSize: 3, padding: 1, bias: false, generator: &generator)
+        secondNormalization = BatchNorm2d(features: outputChannels)
     }
 
-    /// Runs the layers of ``doubleConv`` with each batch norm and its ReLU fused (the same
-    /// result as `doubleConv(input)`, with less memory traffic).
+    /// PyTorch's names: the layers of its `nn.Sequential` (the ReLUs, 2 and 5, hold nothing).
+    public override func namedChildren() -> [(String, Module)] {
+        [("double_conv.0", firstConvolution), ("double_conv.1", firstNormalization),
+         ("double_conv.3", secondConvolution), ("double_conv.4", secondNormalization)]
+    }
+
+    /// Convolution, then batch norm with its ReLU fused (the same result as
+    /// `relu(batchNorm(conv(x)))`, with less memory traffic), twice.
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        let layers = doubleConv.layers
-        var x = input
-        for (convolution, normalization) in [(layers[0], layers[1]), (layers[3], layers[4])] {
-            x = (normalization as! BatchNorm2d)(convolution(x), rectify: true)
-        }
-        return x
+        let middle = firstNormalization(firstConvolution(input), rectify: true)
+        return secondNormalization(secondConvolution(middle), rectify: true)
     }
 }
 
