@@ -57,26 +57,6 @@ extension Tensor {
             strides[axis] = aligned[axis] == 1 ? 0 : step
             step *= aligned[axis]
         }
-        let count = expanded.reduce(1, *)
-        guard count > 0 else { return }
-        let innermost = rank == 0 ? 1 : expanded[rank - 1]
-        let innerStride = rank == 0 ? 0 : strides[rank - 1]
-        var index = [Int](repeating: 0, count: rank)
-        var sourceOffset = 0
-        var offset = 0
-        while offset < count {
-            for position in 0..<innermost { body(offset + position, sourceOffset + position * innerStride) }
-            offset += innermost
-            // Advance the odometer over the outer dimensions.
-            var axis = rank - 2
-            while axis >= 0 {
-                index[axis] += 1
-                sourceOffset += strides[axis]
-                if index[axis] < expanded[axis] { break }
-                sourceOffset -= strides[axis] * index[axis]
-                index[axis] = 0
-                axis -= 1
-            }
-        }
+        forEachOffset(of: expanded, strides: strides, body)
     }
 }

@@ -49,20 +49,7 @@ extension Tensor {
         let strides = axes.map { sourceStrides[$0] }
         let result = Tensor(uninitializedShape: resultShape)
         let source = storage.pointer, target = result.storage.pointer
-        var index = [Int](repeating: 0, count: rank)
-        var sourceOffset = 0
-        for offset in 0..<count {
-            target[offset] = source[sourceOffset]
-            var axis = rank - 1
-            while axis >= 0 {
-                index[axis] += 1
-                sourceOffset += strides[axis]
-                if index[axis] < resultShape[axis] { break }
-                sourceOffset -= strides[axis] * index[axis]
-                index[axis] = 0
-                axis -= 1
-            }
-        }
+        Tensor.forEachOffset(of: resultShape, strides: strides) { offset, sourceOffset in target[offset] = source[sourceOffset] }
         var inverse = [Int](repeating: 0, count: rank)
         for (position, axis) in axes.enumerated() { inverse[axis] = position }
         return Tape.record(result, inputs: [self]) { [$0.permuted(inverse)] }
@@ -75,5 +62,32 @@ extension Tensor {
             startAxis >= 0 && startAxis < Swift.max(rank, 1),
             "Tensor.flattened(fromAxis: \(startAxis)): axis out of range for shape \(shape)")
         return reshaped(Array(shape[..<startAxis]) + [shape[startAxis...].reduce(1, *)])
+    }
+
+    /// Calls `body` with every row-major offset of `shape` and the offset `Σ index·stride`
+    /// of the same index under `strides` (a permuted or broadcast view of other storage).
+    static func forEachOffset(of shape: [Int], strides: [Int], _ body: (Int, Int) -> Void) {
+        let rank = shape.count
+        let count = shape.reduce(1, *)
+        guard count > 0 else { return }
+        let innermost = rank == 0 ? 1 : shape[rank - 1]
+        let innerStride = rank == 0 ? 0 : strides[rank - 1]
+        var index = [Int](repeating: 0, count: rank)
+        var sourceOffset = 0
+        var offset = 0
+        while offset < count {
+            for position in 0..<innermost { body(offset + position, sourceOffset + position * innerStride) }
+            offset += innermost
+            // Advance the odometer over the outer dimensions.
+            var axis = rank - 2
+            while axis >= 0 {
+                index[axis] += 1
+                sourceOffset += strides[axis]
+                if index[axis] < shape[axis] { break }
+                sourceOffset -= strides[axis] * index[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
     }
 }

@@ -22,9 +22,7 @@ extension Tensor {
     /// Sums over `axis`, removing it from the shape (differentiable).
     public func sum(alongAxis axis: Int) -> Tensor {
         let (outer, length, inner) = folding(axis, name: "sum")
-        var resultShape = shape
-        resultShape.remove(at: axis)
-        let result = Tensor(uninitializedShape: resultShape)
+        let result = uninitialized(removing: axis)
         let source = storage.pointer, target = result.storage.pointer
         for o in 0..<outer {
             for i in 0..<inner {
@@ -51,9 +49,7 @@ extension Tensor {
     public func max(alongAxis axis: Int) -> Tensor {
         let positions = argmax(alongAxis: axis)
         let (outer, length, inner) = folding(axis, name: "max")
-        var resultShape = shape
-        resultShape.remove(at: axis)
-        let result = Tensor(uninitializedShape: resultShape)
+        let result = uninitialized(removing: axis)
         let source = storage.pointer, target = result.storage.pointer
         for o in 0..<outer {
             for i in 0..<inner { target[o * inner + i] = source[(o * length + positions[o * inner + i]) * inner + i] }
@@ -93,5 +89,12 @@ extension Tensor {
     private func folding(_ axis: Int, name: String) -> (outer: Int, length: Int, inner: Int) {
         require(axis >= 0 && axis < rank, "Tensor.\(name)(alongAxis:): axis \(axis) out of range for shape \(shape)")
         return (shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *))
+    }
+
+    /// An uninitialised tensor of this shape without `axis`.
+    private func uninitialized(removing axis: Int) -> Tensor {
+        var resultShape = shape
+        resultShape.remove(at: axis)
+        return Tensor(uninitializedShape: resultShape)
     }
 }
