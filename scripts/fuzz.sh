@@ -37,9 +37,11 @@ for target in "${targets[@]}"; do
         exit 1
     fi
     mkdir -p ".build-fuzz/corpus/$target"
+    # -timeout=60: an input runs in well under a second, but a fuzzer beside other work
+    # can be held off the CPU for several seconds, which libFuzzer counts as a hang.
     echo "fuzz: $target, $runs inputs"
     start=$(date +%s)
-    "$binaries/$executable" -runs="$runs" -max_len="$length" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+    "$binaries/$executable" -runs="$runs" -max_len="$length" -rss_limit_mb=2048 -timeout=60 -print_final_stats=1 \
         -artifact_prefix=".build-fuzz/findings/$target-" ".build-fuzz/corpus/$target" "Tests/Fuzz/Corpus/$target" \
         2> ".build-fuzz/$target.log" || { tail -40 ".build-fuzz/$target.log"; exit 1; }
     done_line="$(grep -E "^#$runs[[:space:]]+DONE" ".build-fuzz/$target.log" | tail -1 || true)"
