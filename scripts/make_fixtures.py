@@ -47,7 +47,7 @@ def with_gradients(function, inputs, generator):
     grad_output = torch.randn(output.shape, generator=generator)
     output.backward(grad_output)
     result = {"output": output.detach(), "grad_output": grad_output}
-    result.update({f"grad_{k}": v.grad for k, v in leaves.items()})
+    result.update({f"grad_{k}": v.grad.clone() for k, v in leaves.items()})
     return result
 
 
@@ -512,6 +512,8 @@ def tensor_operations():
     case({"op": "sigmoid"}, torch.sigmoid, input=(3, 4))
     case({"op": "leaky_relu"}, lambda input: F.leaky_relu(input, 0.1), input=(3, 4))
     case({"op": "gelu"}, F.gelu, input=(3, 4))
+    case({"op": "cat", "axis": 0}, lambda lhs, rhs: torch.cat([lhs, rhs], 0), lhs=(2, 3, 2), rhs=(1, 3, 2))
+    case({"op": "cat", "axis": 2}, lambda lhs, rhs: torch.cat([lhs, rhs], 2), lhs=(2, 3, 2), rhs=(2, 3, 4))
     cases("tensor_operations.safetensors", ops)
 
 

@@ -30,6 +30,53 @@ public func concatenate(_ inputs: [Tensor]) -> Tensor {
     }
 }
 
+/// Concatenation along any `axis` of tensors whose other dimensions agree, as PyTorch's
+/// `cat(dim:)` (differentiable: each input gets its slice of the gradient).
+public func concatenate(_ inputs: [Tensor], alongAxis axis: Int) -> Tensor {
+    require(!inputs.isEmpty, "concatenate: no tensors")
+    let first = inputs[0].shape
+    require(axis >= 0 && axis < first.count, "concatenate: axis \(axis) out of range for shape \(first)")
+    for input in inputs {
+        require(input.rank == first.count, "concatenate: shapes \(first) and \(input.shape) differ in rank")
+        var expected = first, actual = input.shape
+        (expected[axis], actual[axis]) = (0, 0)
+        require(actual == expected, "concatenate along \(axis): shapes \(first) and \(input.shape) differ outside that axis")
+    }
+    let lengths = inputs.map { $0.shape[axis] }
+    let outer = first[..<axis].reduce(1, *), inner = first[(axis + 1)...].reduce(1, *)
+    var shape = first
+    shape[axis] = lengths.reduce(0, +)
+    let total = shape[axis]
+    var result = Tensor.zeros(shape)
+    result.withUnsafeMutableBufferPointer { target in
+        var start = 0
+        for (input, length) in zip(inputs, lengths) {
+            input.withUnsafeBufferPointer { source in
+                for o in 0..<outer {
+                    for l in 0..<length * inner { target[(o * total + start) * inner + l] = source[o * length * inner + l] }
+                }
+            }
+            start += length
+        }
+    }
+    return Tape.record(result, inputs: inputs) { gradient in
+        var starts = 0
+        return lengths.map { length in
+            defer { starts += length }
+            let begin = starts
+            var part = Tensor.zeros(Array(shape[..<axis]) + [length] + Array(shape[(axis + 1)...]))
+            part.withUnsafeMutableBufferPointer { target in
+                gradient.withUnsafeBufferPointer { source in
+                    for o in 0..<outer {
+                        for l in 0..<length * inner { target[o * length * inner + l] = source[(o * total + begin) * inner + l] }
+                    }
+                }
+            }
+            return part
+        }
+    }
+}
+
 /// Zero padding of the last two dimensions of `[N, C, H, W]` (differentiable).
 public func pad(_ input: Tensor, _ amounts: SpatialPadding.Amounts) -> Tensor {
     if amounts.isZero { return input }

@@ -29,6 +29,7 @@ struct TensorOperationTests {
         case "sigmoid": return { Sigmoid()($0[0]) }
         case "leaky_relu": return { LeakyReLU(negativeSlope: 0.1)($0[0]) }
         case "gelu": return { GELU()($0[0]) }
+        case "cat": return { concatenate($0, alongAxis: parameters["axis"] as! Int) }
         case let other: fatalError("no operation \(other)")
         }
     }
@@ -36,7 +37,7 @@ struct TensorOperationTests {
     @Test("each operation's output and gradients equal PyTorch's")
     func operationsMatchPyTorch() throws {
         let references = try FixtureCase.all(in: "tensor_operations.safetensors")
-        #expect(references.count == 27)
+        #expect(references.count == 29)
         for reference in references {
             let names = reference.contents.tensors["case\(reference.index).input"] != nil ? ["input"] : ["lhs", "rhs"]
             let inputs = try names.map { try reference.tensor($0) }
