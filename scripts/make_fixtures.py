@@ -514,6 +514,17 @@ def tensor_operations():
     case({"op": "gelu"}, F.gelu, input=(3, 4))
     case({"op": "cat", "axis": 0}, lambda lhs, rhs: torch.cat([lhs, rhs], 0), lhs=(2, 3, 2), rhs=(1, 3, 2))
     case({"op": "cat", "axis": 2}, lambda lhs, rhs: torch.cat([lhs, rhs], 2), lhs=(2, 3, 2), rhs=(2, 3, 4))
+    for axis in [0, 2]:
+        case({"op": "softmax", "axis": axis}, lambda input: F.softmax(input * 3, axis), input=(2, 3, 4))
+        case({"op": "log_softmax", "axis": axis}, lambda input: F.log_softmax(input * 3, axis), input=(2, 3, 4))
+    for groups, shape in [(2, (2, 4, 3, 5)), (3, (3, 3, 4)), (1, (2, 4, 2, 2))]:
+        case({"op": "group_norm", "groups": groups},
+             lambda input, weight, bias: F.group_norm(input * 2 + 1, groups, weight, bias, eps=1e-5),
+             input=shape, weight=(shape[1],), bias=(shape[1],))
+    for normalized in [[5], [3, 5]]:
+        case({"op": "layer_norm", "normalized_shape": normalized},
+             lambda input, weight, bias: F.layer_norm(input * 2 + 1, normalized, weight, bias, eps=1e-5),
+             input=(2, 3, 5), weight=normalized, bias=normalized)
     cases("tensor_operations.safetensors", ops)
 
 

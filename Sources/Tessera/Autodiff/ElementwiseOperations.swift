@@ -46,18 +46,33 @@ public func log(_ input: Tensor) -> Tensor {
     return Tape.record(Activation.log(input), inputs: [input]) { [$0 / saved] }
 }
 
-/// Softmax over the channel dimension of `[N, C, …]` (differentiable).
-public func softmax(_ input: Tensor) -> Tensor {
-    let output = ChannelSoftmax.softmax(input)
+/// Softmax along `axis`, by default the channels of `[N, C, …]`, as PyTorch's
+/// `softmax(input, dim)` (differentiable).
+public func softmax(_ input: Tensor, alongAxis axis: Int = 1) -> Tensor {
+    let folded = foldedAround(input, axis: axis, name: "softmax")
+    let output = ChannelSoftmax.softmax(folded)
     let saved = output.detached()
-    return Tape.record(output, inputs: [input]) { [ChannelSoftmax.softmaxBackward(gradientOfOutput: $0, output: saved)] }
+    return Tape.record(output, inputs: [folded]) {
+        [ChannelSoftmax.softmaxBackward(gradientOfOutput: $0, output: saved)]
+    }.reshaped(input.shape)
 }
 
-/// Log-softmax over the channel dimension of `[N, C, …]` (differentiable).
-public func logSoftmax(_ input: Tensor) -> Tensor {
-    let output = ChannelSoftmax.logSoftmax(input)
+/// Log-softmax along `axis`, by default the channels of `[N, C, …]`, as PyTorch's
+/// `log_softmax(input, dim)` (differentiable).
+public func logSoftmax(_ input: Tensor, alongAxis axis: Int = 1) -> Tensor {
+    let folded = foldedAround(input, axis: axis, name: "logSoftmax")
+    let output = ChannelSoftmax.logSoftmax(folded)
     let saved = output.detached()
-    return Tape.record(output, inputs: [input]) { [ChannelSoftmax.logSoftmaxBackward(gradientOfOutput: $0, output: saved)] }
+    return Tape.record(output, inputs: [folded]) {
+        [ChannelSoftmax.logSoftmaxBackward(gradientOfOutput: $0, output: saved)]
+    }.reshaped(input.shape)
+}
+
+/// `input` viewed as `[before, shape[axis], after]`, the layout the channel kernels read.
+private func foldedAround(_ input: Tensor, axis: Int, name: String) -> Tensor {
+    require(axis >= 0 && axis < input.rank, "\(name)(alongAxis:): axis \(axis) out of range for shape \(input.shape)")
+    let shape = input.shape
+    return input.reshaped([shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *)])
 }
 
 /// Zeroes each element with probability `probability` and scales the rest by

@@ -28,3 +28,42 @@ public func batchNorm(
         return [gradients.input, gradients.weight, gradients.bias]
     }
 }
+
+/// Group normalisation of `[N, C, …]`: the channels split into `groups` groups, each
+/// normalised over its channels and positions, then scaled by `weight` and shifted by
+/// `bias` per channel (`[C]`, either may be nil), as PyTorch's `group_norm`
+/// (differentiable with respect to input, weight and bias).
+public func groupNorm(_ input: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5) -> Tensor {
+    require(
+        input.rank >= 2 && groups > 0 && input.shape[1] % groups == 0 && input.shape[1] > 0,
+        "group_norm: input \(input.shape) needs [N, C, …] with C a positive multiple of \(groups) groups")
+    let (batch, channels, plane) = (input.shape[0], input.shape[1], input.shape.dropFirst(2).reduce(1, *))
+    let layout = RowNormalization.Layout(rows: batch * groups, length: channels / groups * plane, groups: groups, span: plane)
+    return rowNormalized(input, layout: layout, weight: weight, bias: bias, epsilon: epsilon)
+}
+
+/// Layer normalisation over the last dimensions, `normalizedShape`: each such block
+/// normalised on its own, then scaled by `weight` and shifted by `bias` element by element
+/// (both of shape `normalizedShape`, either may be nil), as PyTorch's `layer_norm`
+/// (differentiable with respect to input, weight and bias).
+public func layerNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5) -> Tensor {
+    let length = normalizedShape.reduce(1, *)
+    require(
+        !normalizedShape.isEmpty && length > 0 && Array(input.shape.suffix(normalizedShape.count)) == normalizedShape,
+        "layer_norm: input \(input.shape) does not end in the normalized shape \(normalizedShape)")
+    let layout = RowNormalization.Layout(rows: input.count / length, length: length, groups: 1, span: 1)
+    return rowNormalized(input, layout: layout, weight: weight, bias: bias, epsilon: epsilon)
+}
+
+private func rowNormalized(_ input: Tensor, layout: RowNormalization.Layout, weight: Tensor?, bias: Tensor?, epsilon: Float) -> Tensor {
+    let (output, saved) = RowNormalization.forward(input: input, layout: layout, weight: weight, bias: bias, epsilon: epsilon)
+    let (x, w, biasShape) = (input.detached(), weight?.detached(), bias?.shape)
+    return Tape.record(output, inputs: [input] + [weight, bias].compactMap { $0 }) { gradient in
+        let gradients = RowNormalization.backward(
+            gradientOfOutput: gradient, input: x, layout: layout, weight: w, hasBias: biasShape != nil, saved: saved)
+        var result: [Tensor?] = [gradients.input]
+        if w != nil { result.append(gradients.weight) }
+        if let biasShape { result.append(gradients.bias?.reshaped(biasShape)) }
+        return result
+    }
+}

@@ -29,6 +29,33 @@ struct GradientScopeTests {
         }
     }
 
+    @Test("group norm, layer norm and softmax along any axis match finite differences in every operand")
+    func normalisationsAndSoftmaxes() {
+        var generator = RandomGenerator(seed: 21)
+        let x = Tensor.normal([2, 4, 3, 3], using: &generator) * 2 + 1
+        let (weight, bias) = (Tensor.normal([4], using: &generator), Tensor.normal([4], using: &generator))
+        let (rowWeight, rowBias) = (Tensor.normal([3, 3], using: &generator), Tensor.normal([3, 3], using: &generator))
+        let functions: [(String, ([Tensor]) -> Tensor, [Tensor])] = [
+            ("group_norm", { groupNorm($0[0], groups: 2, weight: $0[1], bias: $0[2]) }, [x, weight, bias]),
+            ("group_norm without affine", { groupNorm($0[0], groups: 4, weight: nil, bias: nil) }, [x]),
+            ("layer_norm", { layerNorm($0[0], normalizedShape: [3, 3], weight: $0[1], bias: $0[2]) }, [x, rowWeight, rowBias]),
+            ("softmax along 3", { softmax($0[0], alongAxis: 3) }, [x]),
+            ("logSoftmax along 0", { logSoftmax($0[0], alongAxis: 0) }, [x]),
+        ]
+        for (name, function, points) in functions {
+            let weights = Self.probe(function(points), seed: 9)
+            let (_, gradients) = valueAndGradient(at: points) { (function($0) * weights).summed() }
+            for operand in points.indices {
+                let failure = GradientCheck.mismatch(analytic: gradients[operand], at: points[operand], step: 1e-2) { point in
+                    var changed = points
+                    changed[operand] = point
+                    return GradientCheck.weightedSum(function(changed), weights)
+                }
+                #expect(failure == nil, "\(name), operand \(operand): \(failure ?? "")")
+            }
+        }
+    }
+
     @Test("max along an axis and argmax pick the first maximum")
     func argmaxPicksFirstMaximum() {
         let x = Tensor(shape: [2, 3], scalars: [1, 5, 5, 7, -1, 2])

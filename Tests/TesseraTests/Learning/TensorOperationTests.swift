@@ -30,6 +30,12 @@ struct TensorOperationTests {
         case "leaky_relu": return { LeakyReLU(negativeSlope: 0.1)($0[0]) }
         case "gelu": return { GELU()($0[0]) }
         case "cat": return { concatenate($0, alongAxis: parameters["axis"] as! Int) }
+        case "softmax": return { softmax($0[0] * 3, alongAxis: parameters["axis"] as! Int) }
+        case "log_softmax": return { logSoftmax($0[0] * 3, alongAxis: parameters["axis"] as! Int) }
+        case "group_norm":
+            return { groupNorm($0[0] * 2 + 1, groups: parameters["groups"] as! Int, weight: $0[1], bias: $0[2]) }
+        case "layer_norm":
+            return { layerNorm($0[0] * 2 + 1, normalizedShape: parameters["normalized_shape"] as! [Int], weight: $0[1], bias: $0[2]) }
         case let other: fatalError("no operation \(other)")
         }
     }
@@ -37,9 +43,9 @@ struct TensorOperationTests {
     @Test("each operation's output and gradients equal PyTorch's")
     func operationsMatchPyTorch() throws {
         let references = try FixtureCase.all(in: "tensor_operations.safetensors")
-        #expect(references.count == 29)
+        #expect(references.count == 38)
         for reference in references {
-            let names = reference.contents.tensors["case\(reference.index).input"] != nil ? ["input"] : ["lhs", "rhs"]
+            let names = ["input", "weight", "bias", "lhs", "rhs"].filter { reference.contents.tensors["case\(reference.index).\($0)"] != nil }
             let inputs = try names.map { try reference.tensor($0) }
             let gradOutput = try reference.tensor("grad_output")
             let function = Self.operation(reference)
@@ -60,6 +66,20 @@ struct TensorOperationTests {
         #expect(crossEntropy(logits, [0, 1]).scalar == crossEntropy(logits, [Int32(0), 1]).scalar)
         let (_, gradients) = valueAndGradient(at: [x]) { $0[0][0..<1].summed() }
         #expect(gradients[0].scalars == [1, 1, 0, 0, 0, 0])
+    }
+
+    @Test("GroupNorm and LayerNorm hold PyTorch's parameters and call the functions the fixtures check")
+    func normalisationLayers() {
+        let groupNormLayer = GroupNorm(groups: 2, channels: 4), layerNormLayer = LayerNorm(normalizedShape: [3, 5])
+        #expect(groupNormLayer.namedParameters().map { "\($0.0) \($0.1.value.shape)" } == ["weight [4]", "bias [4]"])
+        #expect(layerNormLayer.namedParameters().map { "\($0.0) \($0.1.value.shape)" } == ["weight [3, 5]", "bias [3, 5]"])
+        #expect(GroupNorm(groups: 1, channels: 3, affine: false).namedParameters().isEmpty)
+        #expect(LayerNorm(normalizedShape: [2], elementwiseAffine: false).namedParameters().isEmpty)
+        var generator = RandomGenerator(seed: 4)
+        let x = Tensor.normal([2, 4, 3, 5], using: &generator)
+        #expect(groupNormLayer(x).scalars == groupNorm(x, groups: 2, weight: nil, bias: nil).scalars)
+        let normalised = layerNormLayer(x).reshaped([8, 15])
+        #expect(abs(normalised.mean(alongAxis: 1).scalars.max()!) < 1e-5)
     }
 
     @Test("a plain Tensor property is named once on standard error, since it would never train")
