@@ -59,11 +59,8 @@ struct ClassifierExampleTests {
         let optimizer = Adam(learningRate: 1e-2)
 
         for _ in 0..<8 {
-            for start in stride(from: 0, to: 240, by: 32) {
-                let rows = start..<min(start + 32, 240)
-                let (_, gradients) = valueAndGradient(of: model) { model in
-                    crossEntropy(model(trainImages[rows]), Array(trainLabels[rows]))
-                }
+            for (images, labels) in Batches(trainImages, trainLabels, size: 32, shuffledWith: &generator) {
+                let (_, gradients) = valueAndGradient(of: model) { model in crossEntropy(model(images), labels) }
                 optimizer.update(model, gradients: gradients)
             }
         }
@@ -71,6 +68,19 @@ struct ClassifierExampleTests {
         let predicted = model(testImages).argmax(alongAxis: 1)
         let accuracy = Double(zip(predicted, testLabels).filter { $0 == $1 }.count) / Double(testLabels.count)
         #expect(accuracy >= 0.95, "test accuracy \(accuracy)")
+    }
+
+    @Test("Batches serves every example once per epoch, in a seeded order, with its own target")
+    func batches() {
+        let images = Tensor(shape: [5, 1], scalars: [0, 1, 2, 3, 4]), labels = [0, 10, 20, 30, 40]
+        #expect(Batches(images, labels, size: 2).map(\.targets) == [[0, 10], [20, 30], [40]])
+        #expect(Batches(images, labels, size: 2, dropLast: true).count == 2)
+        var first = RandomGenerator(seed: 3), second = RandomGenerator(seed: 3)
+        let epoch = Batches(images, labels, size: 2, shuffledWith: &first)
+        #expect(epoch.order == Batches(images, labels, size: 2, shuffledWith: &second).order)
+        #expect(epoch.order.sorted() == [0, 1, 2, 3, 4] && epoch.order != [0, 1, 2, 3, 4])
+        #expect(Batches(images, labels, size: 2, shuffledWith: &first).order != epoch.order)
+        for (x, y) in epoch { #expect(x.scalars.map { Int($0) * 10 } == y) }
     }
 
     @Test("a custom layer's parameter is discovered, named and trained")
