@@ -1,20 +1,35 @@
 import Foundation
 
-/// A learning rate as a function of the epoch, applied with ``apply(to:epoch:)``.
+/// Sets an optimizer's learning rate as training goes on, as PyTorch's schedulers: applied
+/// before each epoch (or step) with ``apply(to:epoch:metric:)``, given the validation
+/// metric of the epoch before where one was measured.
 public protocol LearningRateSchedule {
-    /// The learning rate for `epoch` (counting from 0).
-    func learningRate(epoch: Int) -> Float
+    /// The rate for `epoch` (counting from 0), given the `current` rate and the `metric`
+    /// measured after the epoch before (nil where none was).
+    mutating func learningRate(epoch: Int, current: Float, metric: Float?) -> Float
 }
 
 extension LearningRateSchedule {
     /// Sets `optimizer`'s learning rate for `epoch`.
-    public func apply(to optimizer: Optimizer, epoch: Int) {
-        optimizer.learningRate = learningRate(epoch: epoch)
+    public mutating func apply(to optimizer: Optimizer, epoch: Int, metric: Float? = nil) {
+        optimizer.learningRate = learningRate(epoch: epoch, current: optimizer.learningRate, metric: metric)
+    }
+}
+
+/// A schedule whose rate is a function of the epoch alone.
+public protocol ClosedFormSchedule: LearningRateSchedule {
+    /// The learning rate for `epoch` (counting from 0).
+    func learningRate(epoch: Int) -> Float
+}
+
+extension ClosedFormSchedule {
+    public func learningRate(epoch: Int, current: Float, metric: Float?) -> Float {
+        learningRate(epoch: epoch)
     }
 }
 
 /// `base · γ^⌊epoch / stepSize⌋`, as PyTorch's `StepLR`.
-public struct StepSchedule: LearningRateSchedule {
+public struct StepSchedule: ClosedFormSchedule {
     public let base: Float, stepSize: Int, gamma: Float
 
     public init(base: Float, stepSize: Int, gamma: Float = 0.1) {
@@ -29,7 +44,7 @@ public struct StepSchedule: LearningRateSchedule {
 
 /// `min + (base − min) · (1 + cos(π · epoch / length)) / 2`, as PyTorch's
 /// `CosineAnnealingLR` (closed form), constant at `minimum` after `length` epochs.
-public struct CosineSchedule: LearningRateSchedule {
+public struct CosineSchedule: ClosedFormSchedule {
     public let base: Float, length: Int, minimum: Float
 
     public init(base: Float, length: Int, minimum: Float = 0) {
@@ -43,9 +58,26 @@ public struct CosineSchedule: LearningRateSchedule {
     }
 }
 
+/// `base · (1 − epoch / length)^power`, nnU-Net's "poly" decay (PyTorch's
+/// `PolynomialLR`), optionally after a linear warm-up from `base / warmUp` over the first
+/// `warmUp` epochs; 0 from `length` on.
+public struct PolynomialSchedule: ClosedFormSchedule {
+    public let base: Float, length: Int, power: Float, warmUp: Int
+
+    public init(base: Float, length: Int, power: Float = 0.9, warmUp: Int = 0) {
+        require(length > 0 && warmUp >= 0 && warmUp < length, "PolynomialSchedule: needs 0 ≤ warm-up \(warmUp) < length \(length)")
+        (self.base, self.length, self.power, self.warmUp) = (base, length, power, warmUp)
+    }
+
+    public func learningRate(epoch: Int) -> Float {
+        if epoch < warmUp { return base * Float(epoch + 1) / Float(warmUp) }
+        return base * pow(Float(Swift.max(0, length - epoch)) / Float(length), power)
+    }
+}
+
 /// Multiplies the learning rate by `factor` when a metric has not improved (by a relative
 /// `threshold`) for more than `patience` epochs, as PyTorch's `ReduceLROnPlateau`.
-public struct PlateauSchedule: Sendable, Codable, Equatable {
+public struct PlateauSchedule: LearningRateSchedule, Sendable, Codable, Equatable {
     /// Whether larger metric values are better (Dice) or smaller ones (loss).
     public enum Goal: String, Sendable, Codable { case maximize, minimize }
 
@@ -58,18 +90,18 @@ public struct PlateauSchedule: Sendable, Codable, Equatable {
         (self.goal, self.factor, self.patience, self.threshold, self.minimum) = (goal, factor, patience, threshold, minimum)
     }
 
-    /// Records the epoch's metric and lowers `optimizer`'s learning rate on a plateau.
-    public mutating func step(metric: Float, optimizer: Optimizer) {
+    /// Records `metric` and lowers the rate on a plateau; without a metric, keeps `current`.
+    public mutating func learningRate(epoch: Int, current: Float, metric: Float?) -> Float {
+        guard let metric else { return current }
         let improved = best.map { goal == .maximize ? metric > $0 * (1 + threshold) : metric < $0 * (1 - threshold) } ?? true
         if improved {
             best = metric
             badEpochs = 0
-        } else {
-            badEpochs += 1
-            if badEpochs > patience {
-                optimizer.learningRate = max(optimizer.learningRate * factor, minimum)
-                badEpochs = 0
-            }
+            return current
         }
+        badEpochs += 1
+        guard badEpochs > patience else { return current }
+        badEpochs = 0
+        return max(current * factor, minimum)
     }
 }

@@ -85,7 +85,7 @@ public struct EncoderExperiment {
         let evaluationInterval = max(1, steps / 6)
         // The learning rate decays to 0 along a cosine, so that the last evaluations see
         // settled weights and batch-norm statistics in both runs.
-        let schedule = CosineSchedule(base: 1e-3, length: steps)
+        var schedule = CosineSchedule(base: 1e-3, length: steps)
         for step in 1...steps {
             schedule.apply(to: optimizer, epoch: step - 1)
             let items = (0..<batchSize).map { _ in

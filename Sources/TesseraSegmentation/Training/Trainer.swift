@@ -173,7 +173,8 @@ public final class Trainer {
         while epoch < totalEpochs && step < totalSteps {
             epoch += 1
             if configuration.schedule == .cosine {
-                CosineSchedule(base: configuration.learningRate, length: totalEpochs).apply(to: optimizer, epoch: epoch - 1)
+                var cosine = CosineSchedule(base: configuration.learningRate, length: totalEpochs)
+                cosine.apply(to: optimizer, epoch: epoch - 1)
             }
             let epochRate = optimizer.learningRate
             let share = epochShare(of: training.samples.count, epoch: epoch, rank: rank, processes: processes)
@@ -247,7 +248,7 @@ public final class Trainer {
                 classDice: training.mapping.isBinary ? [] : metrics.classes.dropFirst().map(\.dice))
             records.append(record)
             (lossTotal, lossCount, normTotals) = (0, 0, [:])
-            if configuration.schedule == .plateau { plateau.step(metric: Float(metrics.dice), optimizer: optimizer) }
+            if configuration.schedule == .plateau { plateau.apply(to: optimizer, epoch: epoch, metric: Float(metrics.dice)) }
 
             let improved = metrics.dice > bestDice
             if improved { bestDice = metrics.dice }

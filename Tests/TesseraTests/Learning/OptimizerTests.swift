@@ -98,17 +98,39 @@ struct OptimizerTests {
         #expect(abs(cosine.learningRate(epoch: 0) - 1) < 1e-6)
         #expect(abs(cosine.learningRate(epoch: 2) - 0.55) < 1e-6)
         #expect(abs(cosine.learningRate(epoch: 9) - 0.1) < 1e-6)
+        let poly = PolynomialSchedule(base: 1, length: 10, power: 0.9, warmUp: 2)
+        #expect([0, 1].map(poly.learningRate) == [0.5, 1])
+        #expect(abs(poly.learningRate(epoch: 5) - pow(0.5, 0.9)) < 1e-6 && poly.learningRate(epoch: 12) == 0)
     }
 
     @Test("the plateau schedule lowers the rate after `patience` epochs without improvement")
     func plateau() {
         let optimizer = SGD(learningRate: 1)
         var schedule = PlateauSchedule(goal: .maximize, factor: 0.5, patience: 2)
-        for metric: Float in [0.5, 0.6, 0.6, 0.6] { schedule.step(metric: metric, optimizer: optimizer) }
+        schedule.apply(to: optimizer, epoch: 0)
+        for (epoch, metric) in zip(1..., [Float(0.5), 0.6, 0.6, 0.6]) { schedule.apply(to: optimizer, epoch: epoch, metric: metric) }
         #expect(optimizer.learningRate == 1)
-        schedule.step(metric: 0.6, optimizer: optimizer)
+        schedule.apply(to: optimizer, epoch: 5, metric: 0.6)
         #expect(optimizer.learningRate == 0.5)
-        schedule.step(metric: 0.9, optimizer: optimizer)
+        schedule.apply(to: optimizer, epoch: 6, metric: 0.9)
         #expect(optimizer.learningRate == 0.5 && schedule.best == 0.9)
+    }
+
+    @Test("every schedule is applied through one protocol")
+    func schedulesShareOneProtocol() {
+        let optimizer = Adam(learningRate: 1)
+        var schedules: [any LearningRateSchedule] = [
+            StepSchedule(base: 2, stepSize: 1, gamma: 0.5), CosineSchedule(base: 2, length: 2),
+            PolynomialSchedule(base: 2, length: 2, power: 1), PlateauSchedule(goal: .minimize, patience: 0),
+        ]
+        var rates: [[Float]] = []
+        for index in schedules.indices {
+            optimizer.learningRate = 1
+            rates.append((0..<3).map { epoch in
+                schedules[index].apply(to: optimizer, epoch: epoch, metric: epoch == 0 ? nil : 1)
+                return (optimizer.learningRate * 1e5).rounded() / 1e5
+            })
+        }
+        #expect(rates == [[2, 1, 0.5], [2, 1, 0], [2, 1, 0], [1, 1, 0.1]])
     }
 }
