@@ -40,7 +40,7 @@ enum DistributedSelfCheck {
             (name, Tensor(shape: parameter.value.shape, scalars: (0..<parameter.value.count).map { Float($0 % 13) - 6 }))
         }
         let (_, gradients) = parallel.valueAndGradient { probe in
-            let terms = zip(probe.namedParameters(), coefficients).map { ($0.1.value * $1.1).summed() }
+            let terms = zip(probe.namedParameters(), coefficients).map { ($0.1.value * $1.1).sum() }
             return terms.dropFirst().reduce(terms[0], +) * Float(communicator.rank + 1)
         }
         let mean = Float(communicator.size + 1) / 2

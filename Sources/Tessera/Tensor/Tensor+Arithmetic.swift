@@ -111,17 +111,4 @@ extension Tensor {
     public static func += (lhs: inout Tensor, rhs: Tensor) { lhs = lhs + rhs }
     public static func -= (lhs: inout Tensor, rhs: Tensor) { lhs = lhs - rhs }
     public static func *= (lhs: inout Tensor, rhs: Float) { lhs = lhs * rhs }
-
-    /// The sum of all elements as a one-element tensor of shape `[]` (differentiable).
-    public func summed() -> Tensor {
-        let shape = self.shape
-        return Tape.record(Tensor(shape: [], scalars: [sum()]), inputs: [self]) {
-            [Tensor(shape: shape, repeating: $0.scalar)]
-        }
-    }
-
-    /// The mean of all elements as a one-element tensor of shape `[]` (differentiable).
-    public func averaged() -> Tensor {
-        summed() / Float(count)
-    }
 }

@@ -1,22 +1,27 @@
 extension Tensor {
-    /// The sum of all elements (accumulated in `Double`).
-    public func sum() -> Float {
+    /// The sum of all elements, as a tensor of shape `[]` (differentiable; accumulated in
+    /// `Double`). `.scalar` reads it as a `Float`.
+    public func sum() -> Tensor {
         var total = 0.0
         let a = storage.pointer
         for index in 0..<count { total += Double(a[index]) }
-        return Float(total)
+        let shape = self.shape
+        return Tape.record(Tensor(shape: [], scalars: [Float(total)]), inputs: [self]) {
+            [Tensor(shape: shape, repeating: $0.scalar)]
+        }
     }
 
-    /// The mean of all elements.
-    public func mean() -> Float {
+    /// The mean of all elements, as a tensor of shape `[]` (differentiable).
+    public func mean() -> Tensor {
         require(count > 0, "Tensor.mean: tensor of shape \(shape) is empty")
         return sum() / Float(count)
     }
 
-    /// The largest element.
-    public func max() -> Float {
+    /// The largest element, as a tensor of shape `[]` (differentiable: the gradient goes to
+    /// the first largest element).
+    public func max() -> Tensor {
         require(count > 0, "Tensor.max: tensor of shape \(shape) is empty")
-        return withUnsafeBufferPointer { $0.max()! }
+        return reshaped([count]).max(alongAxis: 0)
     }
 
     /// Sums over `axis`, removing it from the shape (differentiable).

@@ -147,10 +147,10 @@ public enum FilterAnalysis {
         let matrix = unrolled(weight: weight, height: side, width: side, padding: 1)
         // Convolution: y = conv(x, W); dense: y = M · vec(x).
         let (convOutput, convGradients) = valueAndGradient(at: [weight]) { w in
-            (conv2d(x, weight: w[0], padding: 1) * probe).summed()
+            (conv2d(x, weight: w[0], padding: 1) * probe).sum()
         }
         let (denseOutput, denseGradients) = valueAndGradient(at: [matrix]) { m in
-            (m[0].matmul(x.reshaped([inputChannels * side * side, 1])).reshaped(probe.shape) * probe).summed()
+            (m[0].matmul(x.reshaped([inputChannels * side * side, 1])).reshaped(probe.shape) * probe).sum()
         }
         let convStep = weight - convGradients[0] * learningRate
         let tied = weight - tiedGradient(ofUnrolled: denseGradients[0], weightShape: weight.shape, height: side, width: side, padding: 1) * learningRate

@@ -34,7 +34,7 @@ struct AutodiffTests {
         let x = Tensor([1, 2, 3])
         let (value, gradients) = valueAndGradient(at: [x]) { inputs in
             let a = inputs[0]
-            return (a * a + a * 3).summed()
+            return (a * a + a * 3).sum()
         }
         #expect(value.scalar == 32)
         #expect(gradients[0].scalars == [5, 7, 9])
@@ -46,7 +46,7 @@ struct AutodiffTests {
         let a = Tensor.normal([3, 4], using: &generator), b = Tensor.normal([4, 2], using: &generator)
         let function: ([Tensor]) -> Tensor = { inputs in
             let product = inputs[0].matmul(inputs[1])
-            return ((product - 1) / (product * product + 2)).transposed().reshaped([6]).summed() * 0.5
+            return ((product - 1) / (product * product + 2)).transposed().reshaped([6]).sum() * 0.5
         }
         let (_, gradients) = valueAndGradient(at: [a, b], of: function)
         for (index, point) in [a, b].enumerated() {
@@ -61,7 +61,7 @@ struct AutodiffTests {
 
     @Test("a detached tensor stops the gradient: d/dx (stop(x) · x) = x")
     func detachedStopsGradient() {
-        let (_, gradients) = valueAndGradient(at: [Tensor([1, 2, 3])]) { ($0[0].detached() * $0[0]).summed() }
+        let (_, gradients) = valueAndGradient(at: [Tensor([1, 2, 3])]) { ($0[0].detached() * $0[0]).sum() }
         #expect(gradients[0].scalars == [1, 2, 3])
     }
 
@@ -71,7 +71,7 @@ struct AutodiffTests {
         let model = TinyEncoderDecoder(generator: &generator)
         model.enc.freeze()
         let x = Tensor.normal([2, 1, 8, 8], using: &generator)
-        let (_, gradients) = valueAndGradient(of: model) { model in model.enc(x).summed() }
+        let (_, gradients) = valueAndGradient(of: model) { model in model.enc(x).sum() }
         #expect(gradients["enc.0.weight"] == nil)
         #expect(gradients["out.weight"] == Tensor.zeros([1, 4, 1, 1]))
         #expect(!gradients.names.contains("enc.1.running_mean"))

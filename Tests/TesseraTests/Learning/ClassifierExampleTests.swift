@@ -91,7 +91,7 @@ struct ClassifierExampleTests {
         ])
         #expect(model.namedParameters().map(\.0) == ["0.weight", "0.bias", "1.gamma"])
         let x = Tensor.normal([2, 1, 5, 5], using: &generator)
-        let (_, gradients) = valueAndGradient(of: model) { $0(x).averaged() }
+        let (_, gradients) = valueAndGradient(of: model) { $0(x).mean() }
         #expect(gradients["1.gamma"]!.shape == [1, 2, 1, 1])
         #expect(gradients["1.gamma"]!.maximumAbsoluteDifference(to: .zeros([1, 2, 1, 1])) > 0)
     }

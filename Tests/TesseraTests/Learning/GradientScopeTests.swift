@@ -20,7 +20,7 @@ struct GradientScopeTests {
             ("max", { $0.max(alongAxis: axis) }),
         ] {
             let weights = Self.probe(reduce(x), seed: 5)
-            let (_, gradients) = valueAndGradient(at: [x]) { (reduce($0[0]) * weights).summed() }
+            let (_, gradients) = valueAndGradient(at: [x]) { (reduce($0[0]) * weights).sum() }
             #expect(gradients[0].maximumAbsoluteDifference(to: .zeros(x.shape)) > 0, "\(name) along \(axis): zero gradient")
             let failure = GradientCheck.mismatch(analytic: gradients[0], at: x, step: 1e-3) {
                 GradientCheck.weightedSum(reduce($0), weights)
@@ -44,7 +44,7 @@ struct GradientScopeTests {
         ]
         for (name, function, points) in functions {
             let weights = Self.probe(function(points), seed: 9)
-            let (_, gradients) = valueAndGradient(at: points) { (function($0) * weights).summed() }
+            let (_, gradients) = valueAndGradient(at: points) { (function($0) * weights).sum() }
             for operand in points.indices {
                 let failure = GradientCheck.mismatch(analytic: gradients[operand], at: points[operand], step: 1e-2) { point in
                     var changed = points
@@ -62,7 +62,7 @@ struct GradientScopeTests {
         #expect(x.argmax(alongAxis: 1) == [1, 0])
         #expect(x.argmax(alongAxis: 0) == [1, 0, 0])
         #expect(x.max(alongAxis: 1).scalars == [5, 7])
-        let (_, gradients) = valueAndGradient(at: [x]) { $0[0].max(alongAxis: 1).summed() }
+        let (_, gradients) = valueAndGradient(at: [x]) { $0[0].max(alongAxis: 1).sum() }
         #expect(gradients[0].scalars == [0, 1, 0, 1, 0, 0])
     }
 
@@ -72,7 +72,7 @@ struct GradientScopeTests {
         let conv = Conv2d(inputChannels: 1, outputChannels: 4, kernelSize: 3, padding: 1, generator: &generator)
         let x = Tensor.normal([2, 1, 6, 6], using: &generator)
         let (_, gradients) = valueAndGradient(of: conv) { conv in
-            conv(x).reshaped([2, 4, 36]).mean(alongAxis: 2).max(alongAxis: 1).summed()
+            conv(x).reshaped([2, 4, 36]).mean(alongAxis: 2).max(alongAxis: 1).sum()
         }
         #expect(gradients["weight"]!.maximumAbsoluteDifference(to: .zeros([4, 1, 3, 3])) > 1e-3)
     }
@@ -88,7 +88,7 @@ struct GradientScopeTests {
                 let output = operation(a, b)
                 #expect(output.shape == expected, "\(left) \(symbol) \(right)")
                 let weights = Self.probe(output, seed: 9)
-                let (_, gradients) = valueAndGradient(at: [a, b]) { (operation($0[0], $0[1]) * weights).summed() }
+                let (_, gradients) = valueAndGradient(at: [a, b]) { (operation($0[0], $0[1]) * weights).sum() }
                 #expect(gradients[0].shape == left && gradients[1].shape == right)
                 for (index, point) in [a, b].enumerated() {
                     let failure = GradientCheck.mismatch(analytic: gradients[index], at: point, step: 1e-3) { perturbed in
@@ -128,11 +128,11 @@ struct GradientScopeTests {
         let model = TinyEncoderDecoder(generator: &generator)
         model.eval()  // batch norm then only reads its running statistics
         let inputs = (0..<4).map { _ in Tensor.normal([1, 1, 8, 8], using: &generator) }
-        let serial = inputs.map { x in valueAndGradient(of: model) { $0(x).summed() }.gradients["out.weight"]! }
+        let serial = inputs.map { x in valueAndGradient(of: model) { $0(x).sum() }.gradients["out.weight"]! }
         nonisolated(unsafe) let shared = model
         let parallel = await withTaskGroup(of: (Int, Tensor).self) { group in
             for (index, x) in inputs.enumerated() {
-                group.addTask { (index, valueAndGradient(of: shared) { $0(x).summed() }.gradients["out.weight"]!) }
+                group.addTask { (index, valueAndGradient(of: shared) { $0(x).sum() }.gradients["out.weight"]!) }
             }
             var results = [Tensor?](repeating: nil, count: inputs.count)
             for await (index, gradient) in group { results[index] = gradient }
@@ -146,7 +146,7 @@ struct GradientScopeTests {
     @Test("operations that cannot pass a gradient on are refused inside a scope, naming the operation")
     func untrackedOperationsAreRefused() async {
         await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-            _ = valueAndGradient(at: [Tensor([1, 2])]) { $0[0].map { $0 * $0 }.summed() }
+            _ = valueAndGradient(at: [Tensor([1, 2])]) { $0[0].map { $0 * $0 }.sum() }
         }.map { result in
             #expect(String(decoding: result.standardErrorContent, as: UTF8.self).contains("Tensor.map is not differentiable"))
         }
@@ -154,7 +154,7 @@ struct GradientScopeTests {
             _ = valueAndGradient(at: [Tensor([1, 2])]) { inputs in
                 var x = inputs[0]
                 x[0] = 5
-                return x.summed()
+                return x.sum()
             }
         }.map { result in
             #expect(String(decoding: result.standardErrorContent, as: UTF8.self).contains("writing an element (Tensor subscript) is not differentiable"))
@@ -163,13 +163,13 @@ struct GradientScopeTests {
             _ = valueAndGradient(at: [Tensor([1, 2])]) { inputs in
                 var x = inputs[0] * 2
                 x.withUnsafeMutableBufferPointer { $0[0] = 1 }
-                return x.summed()
+                return x.sum()
             }
         }.map { result in
             #expect(String(decoding: result.standardErrorContent, as: UTF8.self).contains("Tensor.withUnsafeMutableBufferPointer is not differentiable"))
         }
         // Cutting the gradient deliberately is allowed: the constant contributes nothing.
-        let (_, gradients) = valueAndGradient(at: [Tensor([1, 2])]) { $0[0].detached().map { $0 * 10 }.summed() + $0[0].summed() }
+        let (_, gradients) = valueAndGradient(at: [Tensor([1, 2])]) { $0[0].detached().map { $0 * 10 }.sum() + $0[0].sum() }
         #expect(gradients[0].scalars == [1, 1])
     }
 }

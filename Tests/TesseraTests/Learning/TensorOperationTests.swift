@@ -49,7 +49,7 @@ struct TensorOperationTests {
             let inputs = try names.map { try reference.tensor($0) }
             let gradOutput = try reference.tensor("grad_output")
             let function = Self.operation(reference)
-            let (_, gradients) = valueAndGradient(at: inputs) { (function($0) * gradOutput).summed() }
+            let (_, gradients) = valueAndGradient(at: inputs) { (function($0) * gradOutput).sum() }
             expectMatchesReference(function(inputs), try reference.tensor("output"), "\(reference) output")
             for (name, gradient) in zip(names, gradients) {
                 expectMatchesReference(gradient, try reference.tensor("grad_\(name)"), "\(reference) grad_\(name)")
@@ -64,7 +64,7 @@ struct TensorOperationTests {
         #expect(Flatten()(Tensor.zeros([2, 3, 4, 5])).shape == [2, 60])
         let logits = Tensor(shape: [2, 3], scalars: [2, 0, 0, 0, 3, 0])
         #expect(crossEntropy(logits, [0, 1]).scalar == crossEntropy(logits, [Int32(0), 1]).scalar)
-        let (_, gradients) = valueAndGradient(at: [x]) { $0[0][0..<1].summed() }
+        let (_, gradients) = valueAndGradient(at: [x]) { $0[0][0..<1].sum() }
         #expect(gradients[0].scalars == [1, 1, 0, 0, 0, 0])
     }
 
@@ -92,7 +92,7 @@ struct TensorOperationTests {
         #expect(BatchNorm2d(features: 2).plainTensorProperties().isEmpty)
         await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
             let model = Sequential([Scaled()])
-            for _ in 0..<3 { _ = valueAndGradient(of: model) { $0(Tensor.ones([1, 2])).summed() } }
+            for _ in 0..<3 { _ = valueAndGradient(of: model) { $0(Tensor.ones([1, 2])).sum() } }
         }.map { result in
             let text = String(decoding: result.standardErrorContent, as: UTF8.self)
             #expect(text.components(separatedBy: "Sequential.0.gamma is a plain Tensor").count == 2, "\(text)")
