@@ -17,6 +17,7 @@ struct EvaluateCommand: ParsableCommand {
     var classValues: ClassValues?
     @Option(help: "Probability above which a pixel is foreground (binary models).")
     var threshold: Float = 0.5
+    @OptionGroup var inference: InferenceOptions
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
     @Option(help: "Threads (default: the cores this process may use, after affinity and cgroup CPU quota).")
@@ -42,7 +43,7 @@ struct EvaluateCommand: ParsableCommand {
         let (rank, processes) = (communicator?.rank ?? 0, communicator?.size ?? 1)
         var (metrics, _) = Validation.evaluate(
             checkpoint.model, on: dataset, images: Array(stride(from: rank, to: dataset.samples.count, by: processes)), loss: nil,
-            threshold: threshold)
+            threshold: threshold, predictor: inference.predictor(for: checkpoint.model))
         if let communicator, processes > 1 {
             var counts = metrics.flattenedCounts.map(Double.init)
             communicator.sumOverReplicas(&counts)

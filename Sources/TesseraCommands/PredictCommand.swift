@@ -27,10 +27,7 @@ struct PredictCommand: ParsableCommand {
     var out: String
     @Option(help: "Probability above which a pixel is foreground (binary models).")
     var threshold: Float = 0.5
-    @Option(help: "Tile side in pixels (rounded down to a multiple of 2^depth).")
-    var tile = 512
-    @Option(help: "Overlap between tiles in pixels (rounded down to a multiple of 2^depth).")
-    var overlap = 128
+    @OptionGroup var inference: InferenceOptions
     @Flag(help: "Also write NAME.overlay.png: the classes tinted over the image.")
     var overlay = false
     @Flag(help: "Also write NAME.npy: float32 probabilities [classes, H, W] (sigmoid for 1 class, softmax otherwise).")
@@ -42,8 +39,6 @@ struct PredictCommand: ParsableCommand {
 
     func validate() throws {
         guard threshold > 0 && threshold < 1 else { throw ValidationError("--threshold must be between 0 and 1, got \(threshold)") }
-        guard tile >= 16 else { throw ValidationError("--tile must be at least 16, got \(tile)") }
-        guard overlap >= 0 && overlap < tile else { throw ValidationError("--overlap must be in 0..<\(tile), got \(overlap)") }
         guard !input.isEmpty else { throw ValidationError("--input needs at least one image file, stack or folder") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
@@ -51,9 +46,7 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         Threads.count = threads ?? CoreBudget.current.threads
         let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: model), classValues: classValues?.values)
-        let multiple = checkpoint.model.configuration.sizeMultiple
-        let predictor = Predictor(
-            model: checkpoint.model, tileSize: max(multiple, tile / multiple * multiple), overlap: overlap / multiple * multiple)
+        let predictor = inference.predictor(for: checkpoint.model)
         let files = try inputFiles()
         let outputFolder = URL(fileURLWithPath: out)
         try checkOutputsSpareInputs(files)

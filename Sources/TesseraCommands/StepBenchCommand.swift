@@ -21,8 +21,13 @@ struct StepBenchCommand: ParsableCommand {
     var threads = CoreBudget.current.threads
     @Option(help: "Timed iterations (after 3 warm-up steps).")
     var runs = 10
+    @Option(help: "Make each training step's batch as tessera train does, by cropping images twice the size: none (a fixed batch), standard (crops, flips, quarter turns) or all (also --elastic --rotate --scale --intensity).")
+    var augmentation = AugmentationLevel.none
     @Flag(help: "Print one JSON object.")
     var json = false
+
+    /// How much augmentation each timed step includes.
+    enum AugmentationLevel: String, CaseIterable, ExpressibleByArgument { case none, standard, all }
 
     func validate() throws {
         guard threads >= 1, runs >= 1 else { throw ValidationError("--threads and --runs must be at least 1") }
@@ -39,8 +44,20 @@ struct StepBenchCommand: ParsableCommand {
         let communicator = Communicator.isLaunchedByMPI ? try Communicator.world() : nil
         let parallel = communicator.map { DataParallel(model, communicator: $0) }
         var reductions: [ReductionTiming] = []
+        let sources = SyntheticShapes.generate(count: 2 * batch, size: 2 * size, seed: 1)
+        var augment = Augmentation(cropSize: size, flipsAndRotations: true)
+        if augmentation == .all { (augment.elastic, augment.rotation, augment.scaling, augment.intensity) = (.init(), true, 0.8...1.25, true) }
+        var step = 0
         // A fixed number of runs (no time minimum), so that every process steps alike.
         let train = Timing.median(warmup: 3, minimumRuns: runs, minimumSeconds: 0) {
+            var (images, targets) = (images, targets)
+            if augmentation != .none {
+                step += 1
+                let made = Batch(augmenting: (0..<batch).map { ((step + $0) % sources.samples.count, $0) }, of: sources, with: augment) {
+                    UInt64(step * 1000 + $0)
+                }
+                (images, targets) = (made.images, made.binaryTargets)
+            }
             let loss = { (model: UNet) in binaryCrossEntropyWithLogits(model(images), targets) }
             let gradients = parallel.map { $0.valueAndGradient(loss).gradients } ?? valueAndGradient(of: model, loss).gradients
             optimizer.update(model, gradients: gradients)

@@ -37,8 +37,8 @@ struct TrainCommand: ParsableCommand {
     var valFraction = 0.1
     @Option(help: "Run folder for checkpoints, metrics and plots.")
     var out = "runs/latest"
-    @Option(help: "Passes over the training data.")
-    var epochs = 12
+    @Option(help: "Passes over the training data (default 12; with --time-limit and no --steps, as many as the time allows).")
+    var epochs: Int?
     @Option(help: "Validate and write checkpoints every N epochs (and after the last).")
     var valEvery = 1
     @Option(help: "Total optimizer steps (overrides --epochs).")
@@ -55,9 +55,11 @@ struct TrainCommand: ParsableCommand {
     var optimizer = TrainingConfiguration.OptimizerKind.adam
     @Option(help: "Momentum for sgd.")
     var momentum: Float = 0.9
+    @Flag(help: "Nesterov momentum for sgd (nnU-Net: --optimizer sgd --momentum 0.99 --nesterov).")
+    var nesterov = false
     @Option(help: "Weight decay (L2 for adam/sgd, decoupled for adamw).")
     var weightDecay: Float = 0
-    @Option(help: "Learning-rate schedule: none, cosine or plateau (halves on a val Dice plateau).")
+    @Option(help: "Learning-rate schedule: none, cosine, poly (nnU-Net's (1 − t/T)^0.9) or plateau (halves on a val Dice plateau); with --time-limit, cosine and poly run to the time limit.")
     var schedule = TrainingConfiguration.ScheduleKind.none
     @Option(help: "Loss: bce, ce, dice, bce+dice or ce+dice (default bce+dice for 1 class, ce+dice otherwise).")
     var loss: SegmentationLoss?
@@ -91,6 +93,14 @@ struct TrainCommand: ParsableCommand {
     var syntheticShapes: SyntheticShapes.Style = .filled
     @Flag(help: "No crops, flips or rotations: train on whole images.")
     var noAugment = false
+    @Flag(help: "Elastic deformation as in the U-Net paper (displacements on a 3×3 grid, 10 px standard deviation).")
+    var elastic = false
+    @Flag(help: "Rotate each crop by a random angle (not only quarter turns).")
+    var rotate = false
+    @Flag(help: "Zoom each crop by a random factor from 0.8 to 1.25.")
+    var scale = false
+    @Flag(help: "Jitter brightness, contrast and gamma.")
+    var intensity = false
     @Flag(help: "Batches follow sorted file names instead of a shuffled order.")
     var noShuffle = false
 
@@ -105,7 +115,7 @@ struct TrainCommand: ParsableCommand {
         c.validationMaskStackPath = valMasks
         c.validationFraction = valFraction
         c.outputPath = out
-        c.epochs = epochs
+        c.epochs = epochs ?? (timeLimit != nil && steps == nil ? TrainingConfiguration.maximumCount : 12)
         c.steps = steps
         c.validationInterval = valEvery
         c.timeLimitMinutes = timeLimit
@@ -114,6 +124,7 @@ struct TrainCommand: ParsableCommand {
         c.learningRate = lr
         c.optimizer = optimizer
         c.momentum = momentum
+        c.nesterov = nesterov ? true : nil
         c.weightDecay = weightDecay
         c.schedule = schedule
         c.loss = loss
@@ -127,6 +138,7 @@ struct TrainCommand: ParsableCommand {
         c.initPath = initFrom
         c.freezeEncoder = freezeEncoder
         c.augment = !noAugment
+        (c.elastic, c.rotate, c.scale, c.intensity) = (elastic ? true : nil, rotate ? true : nil, scale ? true : nil, intensity ? true : nil)
         c.shuffle = !noShuffle
         c.syntheticCount = syntheticCount
         c.syntheticSize = syntheticSize

@@ -22,6 +22,27 @@ public struct Batch: Sendable {
         labels = items.flatMap(\.labels)
     }
 
+    /// The samples `items` of `dataset`, each augmented with its own generator, seeded with
+    /// `seed(position)`: the same batch whichever order, or cores, they are made on. The
+    /// images are made in parallel.
+    public init(
+        augmenting items: [(sample: Int, position: Int)], of dataset: SegmentationDataset, with augmentation: Augmentation,
+        seed: (Int) -> UInt64
+    ) {
+        var made = [(image: Tensor, labels: [Int32])?](repeating: nil, count: items.count)
+        made.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let results = buffer.baseAddress!
+            withoutActuallyEscaping(seed) { seed in
+                nonisolated(unsafe) let seed = seed
+                Parallel.forEach(items.count) { index in
+                    var generator = RandomGenerator(seed: seed(items[index].position))
+                    results[index] = augmentation.apply(to: dataset.samples[items[index].sample], using: &generator)
+                }
+            }
+        }
+        self.init(made.map { $0! })
+    }
+
     /// Binary targets `[N, 1, H, W]` (1 for foreground).
     public var binaryTargets: Tensor {
         Tensor(shape: [images.shape[0], 1, images.shape[2], images.shape[3]], scalars: labels.map { $0 == 0 ? 0 : 1 })

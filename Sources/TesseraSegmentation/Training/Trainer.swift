@@ -162,7 +162,7 @@ public final class Trainer {
         progress(.started(
             "training U-Net w\(configuration.width) d\(configuration.depth) (\(model.trainableParameterCount) trainable weights) on "
                 + "\(training.samples.count) images (\(try configuration.trainingSource().map(String.init(describing:)) ?? "synthetic shapes")), validating on \(validation.samples.count); "
-                + "\(totalSteps) steps of \(batchText)" + (augmentation.cropSize.map { ", crops \($0)²" } ?? "")
+                + "\(totalSteps) steps of \(batchText)" + (augmentation.cropSize.map { ", crops \($0)²" } ?? "") + augmentation.extras.map { ", \($0)" }.joined()
                 + ", \(Threads.count) threads" + (processes > 1 ? " each" : "")))
 
         var stopReason = "finished \(totalEpochs) epochs"
@@ -170,24 +170,30 @@ public final class Trainer {
         // Sums since the last validation: training loss and per-block gradient norms.
         var lossTotal = 0.0, lossCount = 0
         var normTotals = [String: Double]()
+        // Progress through the run, from 0 to 1: by time under a time limit (the processes'
+        // mean clock, so that every process sets the same rate), else by step.
+        // A time limit counts from this process's start, on --resume too.
+        var sharedElapsed = 0.0, lastValidation = 0.0
+        func runProgress() -> Double {
+            if let timeLimit { return min(1, sharedElapsed / timeLimit) }
+            return Double(step) / Double(max(totalSteps, 1))
+        }
+        var decay = makeDecay()
         while epoch < totalEpochs && step < totalSteps {
             epoch += 1
-            if configuration.schedule == .cosine {
-                var cosine = CosineSchedule(base: configuration.learningRate, length: totalEpochs)
-                cosine.apply(to: optimizer, epoch: epoch - 1)
-            }
+            decay?.apply(to: optimizer, epoch: Int(runProgress() * Double(Self.scheduleResolution)))
             let epochRate = optimizer.learningRate
             let share = epochShare(of: training.samples.count, epoch: epoch, rank: rank, processes: processes)
             var stepInEpoch = 0
             var timedOut = false
             for batchStart in stride(from: 0, to: share.count, by: configuration.batchSize) {
                 guard step < totalSteps else { break }
+                if stepInEpoch > 0 { decay?.apply(to: optimizer, epoch: Int(runProgress() * Double(Self.scheduleResolution))) }
                 let stepStart = elapsed()
-                let items = share[batchStart..<min(batchStart + configuration.batchSize, share.count)].map { item in
-                    var sampleGenerator = RandomGenerator(seed: Self.streamSeed(configuration.seed, epoch, item.position))
-                    return augmentation.apply(to: training.samples[item.sample], using: &sampleGenerator)
-                }
-                let batch = Batch(items)
+                let batch = Batch(
+                    augmenting: Array(share[batchStart..<min(batchStart + configuration.batchSize, share.count)]), of: training,
+                    with: augmentation) { Self.streamSeed(configuration.seed, epoch, $0) }
+                let items = batch.images.shape[0]
                 var logits = Tensor.zeros([1])
                 let lossFunction = { (model: UNet) -> Tensor in
                     logits = model.logits(batch.images)
@@ -197,9 +203,10 @@ public final class Trainer {
                 step += 1
                 // The mean of the processes' losses, and whether any has run out of time:
                 // every process stops after the same step.
-                var shared: [Double] = [Double(value.scalar), timeLimit.map { elapsed() >= $0 ? 1 : 0 } ?? 0]
+                var shared: [Double] = [Double(value.scalar), timeLimit.map { elapsed() >= $0 ? 1 : 0 } ?? 0, elapsed()]
                 if processes > 1 { communicator!.sumOverReplicas(&shared) }
                 let lossValue = shared[0] / Double(processes)
+                sharedElapsed = shared[2] / Double(processes)
                 let gradientNorm = gradients.globalNorm
                 guard lossValue.isFinite, gradientNorm.isFinite else {
                     throw TrainingError(
@@ -227,7 +234,7 @@ public final class Trainer {
                 if let timeLimit { remaining = min(remaining, max(0, timeLimit - elapsed())) }
                 progress(.step(StepProgress(
                     epoch: epoch, stepInEpoch: stepInEpoch, stepsPerEpoch: stepsPerEpoch, step: step, loss: lossValue,
-                    dice: batchMetrics.dice, imagesPerSecond: Double(items.count * processes) / max(recent, 1e-9), secondsRemaining: remaining)))
+                    dice: batchMetrics.dice, imagesPerSecond: Double(items * processes) / max(recent, 1e-9), secondsRemaining: remaining)))
                 if shared[1] > 0 {
                     timedOut = true
                     break
@@ -236,6 +243,9 @@ public final class Trainer {
 
             let isLastEpoch = epoch == totalEpochs || step >= totalSteps || timedOut
             guard epoch % configuration.validationInterval == 0 || isLastEpoch else { continue }
+            // Under a time limit, validation takes at most about a twentieth of it.
+            if let timeLimit, !isLastEpoch, sharedElapsed - lastValidation < timeLimit / Double(Self.validationsPerTimeLimit) { continue }
+            lastValidation = sharedElapsed
             let (metrics, validationLoss) = validate(model, on: validation, loss: loss, rank: rank, processes: processes)
             let encoder = (model.encoderBlocks.map { normTotals[$0.0] ?? 0 }.map { $0 * $0 }.reduce(0, +)).squareRoot()
             let decoder = (model.decoderBlocks.map { normTotals[$0.0] ?? 0 }.map { $0 * $0 }.reduce(0, +)).squareRoot()
@@ -396,14 +406,35 @@ public final class Trainer {
             throw TrainingError("--crop \(crop) is larger than the smallest training image (\(name), \(smallest) pixels across)")
         }
         let crop = min(configuration.crop ?? 256, smallest) / multiple * multiple
-        return Augmentation(cropSize: crop, flipsAndRotations: true)
+        var augmentation = Augmentation(cropSize: crop, flipsAndRotations: true)
+        augmentation.elastic = configuration.elastic == true ? Augmentation.ElasticDeformation() : nil
+        augmentation.rotation = configuration.rotate == true
+        augmentation.scaling = configuration.scale == true ? 0.8...1.25 : nil
+        augmentation.intensity = configuration.intensity == true
+        return augmentation
+    }
+
+    /// The steps of a decaying schedule over the run: its rate changes by 1/resolution of the run at most.
+    static let scheduleResolution = 1000
+    /// How many validations a time-limited run does at most (besides the last).
+    static let validationsPerTimeLimit = 20
+
+    /// The cosine or poly decay over the run's progress, nil for the others.
+    private func makeDecay() -> (any LearningRateSchedule)? {
+        switch configuration.schedule {
+        case .cosine: CosineSchedule(base: configuration.learningRate, length: Self.scheduleResolution)
+        case .poly: PolynomialSchedule(base: configuration.learningRate, length: Self.scheduleResolution, power: 0.9)
+        case .none, .plateau: nil
+        }
     }
 
     private func makeOptimizer() -> Optimizer {
         switch configuration.optimizer {
         case .adam: Adam(learningRate: configuration.learningRate, weightDecay: configuration.weightDecay)
         case .adamw: AdamW(learningRate: configuration.learningRate, weightDecay: configuration.weightDecay)
-        case .sgd: SGD(learningRate: configuration.learningRate, momentum: configuration.momentum, weightDecay: configuration.weightDecay)
+        case .sgd:
+            SGD(learningRate: configuration.learningRate, momentum: configuration.momentum, nesterov: configuration.nesterov == true,
+                weightDecay: configuration.weightDecay)
         }
     }
 

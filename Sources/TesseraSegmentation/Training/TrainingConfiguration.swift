@@ -3,7 +3,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// Which optimizer updates the weights.
     public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case adam, adamw, sgd }
     /// How the learning rate changes over epochs.
-    public enum ScheduleKind: String, Codable, CaseIterable, Sendable { case none, cosine, plateau }
+    public enum ScheduleKind: String, Codable, CaseIterable, Sendable { case none, cosine, poly, plateau }
 
     /// Training data folder; nil trains on the built-in synthetic shapes.
     public var dataPath: String?
@@ -33,6 +33,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var learningRate: Float = 1e-3
     public var optimizer = OptimizerKind.adam
     public var momentum: Float = 0.9
+    /// Nesterov momentum for SGD; nil or false for classical momentum.
+    public var nesterov: Bool?
     public var weightDecay: Float = 0
     public var schedule = ScheduleKind.none
     public var loss: SegmentationLoss?
@@ -50,6 +52,14 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var initPath: String?
     public var freezeEncoder = false
     public var augment = true
+    /// The U-Net paper's elastic deformation (3×3 grid, 10 px); nil or false for none.
+    public var elastic: Bool?
+    /// Rotation of the crop by any angle; nil or false for quarter turns only.
+    public var rotate: Bool?
+    /// Zoom by a factor from 0.8 to 1.25; nil or false for none.
+    public var scale: Bool?
+    /// Brightness, contrast and gamma jitter; nil or false for none.
+    public var intensity: Bool?
     public var shuffle = true
     /// Size of the synthetic training set (images) and of their sides.
     public var syntheticCount = 160
@@ -91,6 +101,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         if let timeLimitMinutes, !(timeLimitMinutes > 0) { return "--time-limit must be a positive number of minutes, got \(timeLimitMinutes)" }
         if !(learningRate > 0) || !learningRate.isFinite { return "--lr must be a positive number, got \(learningRate)" }
         if momentum < 0 || momentum >= 1 { return "--momentum must be in [0, 1), got \(momentum)" }
+        if nesterov == true && (optimizer != .sgd || !(momentum > 0)) { return "--nesterov needs --optimizer sgd and a --momentum above 0" }
         if weightDecay < 0 { return "--weight-decay must be ≥ 0, got \(weightDecay)" }
         if let crop, crop < 1 << depth { return "--crop \(crop) is smaller than 2^depth = \(1 << depth)" }
         if !(validationFraction > 0 && validationFraction < 1) { return "--val-fraction must be between 0 and 1, got \(validationFraction)" }
@@ -101,6 +112,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
             return "--synthetic-count \(syntheticCount) of \(syntheticSize)² images exceeds the limit of 2^31 pixels in all"
         }
         if let crop, crop > 16384 { return "--crop must be at most 16384, got \(crop)" }
+        if !augment, let chosen = [("--elastic", elastic), ("--rotate", rotate), ("--scale", scale), ("--intensity", intensity)].first(where: { $0.1 == true }) {
+            return "\(chosen.0) needs augmentation, which --no-augment turns off"
+        }
         if let problem = UNetConfiguration(classes: classes, width: width, depth: depth, bilinear: bilinear).problem { return problem }
         return resolvedLoss.problem(classes: classes)
     }

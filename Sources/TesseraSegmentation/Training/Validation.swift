@@ -12,8 +12,12 @@ public enum Validation {
 
     /// The metrics over the images at `images` and the sum of their losses (0 without a
     /// loss): one process's share of a validation split over several.
+    ///
+    /// - Parameter predictor: how to run the model over an image (tiles, blending,
+    ///   test-time augmentation); nil runs each whole image at once.
     public static func evaluate(
-        _ model: UNet, on dataset: SegmentationDataset, images: [Int], loss: SegmentationLoss?, threshold: Float = 0.5
+        _ model: UNet, on dataset: SegmentationDataset, images: [Int], loss: SegmentationLoss?, threshold: Float = 0.5,
+        predictor: Predictor? = nil
     ) -> (metrics: SegmentationMetrics, totalLoss: Double) {
         let wasTraining = model.isTraining
         model.eval()
@@ -23,7 +27,10 @@ public enum Validation {
         for index in images {
             let sample = dataset.samples[index]
             let batch = Batch([(sample.image, sample.labels)])
-            let logits = model.logits(batch.images)
+            let logits = predictor.map { predictor in
+                let imageLogits = predictor.logits(for: sample.image)
+                return imageLogits.reshaped([1] + imageLogits.shape)
+            } ?? model.logits(batch.images)
             metrics.add(predicted: SegmentationOutput.labels(logits: logits, threshold: threshold), truth: sample.labels)
             if let loss { totalLoss += Double(loss(logits, batch).scalar) }
         }

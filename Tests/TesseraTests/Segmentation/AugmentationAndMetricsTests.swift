@@ -23,6 +23,72 @@ struct AugmentationAndMetricsTests {
         }
     }
 
+    /// A 64×64 image of 6×6-pixel squares of 0 and 1 (two channels, the second inverted),
+    /// with the first channel's threshold as its mask.
+    private static func checkerboard() -> SegmentationSample {
+        let side = 64
+        var pixels = [Float](repeating: 0, count: 2 * side * side)
+        for y in 0..<side {
+            for x in 0..<side {
+                let value: Float = (y / 6 + x / 6 + (y / 18) * (x / 30)) % 2 == 0 ? 0 : 1
+                (pixels[y * side + x], pixels[side * side + y * side + x]) = (value, 1 - value)
+            }
+        }
+        return SegmentationSample(name: "checkerboard", image: Tensor(shape: [2, side, side], scalars: pixels),
+                                  labels: pixels.prefix(side * side).map { $0 > 0.5 ? 1 : 0 })
+    }
+
+    @Test("elastic deformation, rotation and zoom keep the mask on the image", arguments: ["elastic", "rotation", "zoom", "all"])
+    func warpsKeepMaskAligned(kind: String) {
+        let sample = Self.checkerboard()
+        var augmentation = Augmentation(cropSize: 32, flipsAndRotations: true)
+        if kind == "elastic" || kind == "all" { augmentation.elastic = .init(grid: 3, sigma: 10) }
+        if kind == "rotation" || kind == "all" { augmentation.rotation = true }
+        if kind == "zoom" || kind == "all" { augmentation.scaling = 0.8...1.25 }
+        var generator = RandomGenerator(seed: 9)
+        var (checked, interpolated) = (0, 0)
+        for _ in 0..<20 {
+            let (image, labels) = augmentation.apply(to: sample, using: &generator)
+            #expect(image.shape == [2, 32, 32] && labels.count == 32 * 32)
+            let first = Array(image.scalars.prefix(32 * 32)), second = Array(image.scalars.suffix(32 * 32))
+            for (index, value) in first.enumerated() {
+                #expect(abs(value + second[index] - 1) < 1e-5, "channels moved apart at \(index)")
+                // Where bilinear reading found four equal neighbours, the nearest one is one of them.
+                if value == 0 || value == 1 {
+                    checked += 1
+                    #expect(labels[index] == Int32(value), "mask \(labels[index]) under image \(value) at \(index)")
+                } else {
+                    interpolated += 1
+                }
+            }
+        }
+        // The warp did resample (some pixels fall between squares), and most pixels were checked.
+        #expect(interpolated > 0 && checked > 15 * interpolated / 10, "checked \(checked), interpolated \(interpolated)")
+    }
+
+    @Test("every augmentation is reproducible from its seed and intensity jitter leaves the mask alone")
+    func augmentationsAreReproducible() {
+        let sample = Self.checkerboard()
+        var all = Augmentation(cropSize: 32, flipsAndRotations: true)
+        (all.elastic, all.rotation, all.scaling, all.intensity) = (.init(), true, 0.8...1.25, true)
+        var (a, b, c) = (RandomGenerator(seed: 5), RandomGenerator(seed: 5), RandomGenerator(seed: 6))
+        let (first, second, other) = (all.apply(to: sample, using: &a), all.apply(to: sample, using: &b), all.apply(to: sample, using: &c))
+        #expect(first.image == second.image && first.labels == second.labels)
+        #expect(first.image != other.image)
+        var geometric = all
+        geometric.intensity = false
+        var d = RandomGenerator(seed: 5)
+        let withoutIntensity = geometric.apply(to: sample, using: &d)
+        #expect(withoutIntensity.labels == first.labels)
+        #expect(all.extras == ["elastic", "rotation", "zoom", "intensity"])
+    }
+
+    @Test("coordinates beyond the border are mirrored about the edge pixels")
+    func mirroring() {
+        #expect([-2, -0.5, 0, 3.5, 4, 5, 9].map { Augmentation.mirrored(Float($0), size: 5) } == [2, 0.5, 0, 3.5, 4, 3, 1])
+        #expect(Augmentation.mirrored(7, size: 1) == 0)
+    }
+
     @Test("Dice, IoU, accuracy, precision and recall match hand-computed values")
     func metrics() {
         var metrics = SegmentationMetrics(labelCount: 2)

@@ -35,6 +35,48 @@ struct InferenceTests {
         #expect(tiled.maximumAbsoluteDifference(to: whole) < 1e-4, "receptive field \(receptiveField), overlap \(overlap)")
     }
 
+    @Test("Gaussian sliding windows are full-sized, on the pooling grid, cover the image, and weight centres most")
+    func gaussianWindows() {
+        let windows = Predictor.fullWindows(length: 300, tile: 128, step: 64, multiple: 4)
+        #expect(windows.map(\.start) == [0, 64, 128, 172] && windows.map(\.length) == [128, 128, 128, 128])
+        #expect(windows.allSatisfy { $0.start % 4 == 0 } && windows.last!.start + windows.last!.length == 300)
+        let uneven = Predictor.fullWindows(length: 301, tile: 128, step: 64, multiple: 4).last!
+        #expect(uneven.start == 172 && uneven.length == 129)
+        #expect(Predictor.fullWindows(length: 100, tile: 128, step: 64, multiple: 4).map(\.length) == [100])
+        let weights = Predictor.gaussian(length: 128, standardDeviation: 16)
+        #expect(weights[63] == weights[64] && weights[63] > 0.99 && weights[0] < 1e-3 && weights[0] > 0)
+        // On a real model the blend stays close to the whole-image prediction.
+        let model = Self.smallModel()
+        var generator = RandomGenerator(seed: 8)
+        let image = Tensor.uniform([1, 200, 136], using: &generator)
+        let whole = Predictor(model: model, tileSize: 512, overlap: 0).logits(for: image)
+        let blended = Predictor(model: model, tileSize: 64, overlap: 32, blending: .gaussian).logits(for: image)
+        #expect(blended.shape == [1, 200, 136] && blended.scalars.allSatisfy(\.isFinite))
+        #expect(blended.maximumAbsoluteDifference(to: whole) < 0.5 * whole.map(abs).max().scalar)
+    }
+
+    @Test("test-time augmentation turns each prediction back: the result turns with the image")
+    func testTimeAugmentation() {
+        var generator = RandomGenerator(seed: 9)
+        let image = Tensor.uniform([2, 12, 20], using: &generator)
+        for flip in [false, true] {
+            for turns in 0..<4 {
+                let oriented = Predictor.oriented(image, turns: turns, flip: flip)
+                #expect(oriented.shape == (turns % 2 == 0 ? [2, 12, 20] : [2, 20, 12]))
+                #expect(Predictor.unoriented(oriented, turns: turns, flip: flip) == image)
+                #expect(flip || turns == 0 || oriented != image.reshaped(oriented.shape))
+            }
+        }
+        let model = Self.smallModel()
+        let predictor = Predictor(model: model, tileSize: 64, overlap: 0, testTimeAugmentation: true)
+        let picture = Tensor.uniform([1, 32, 48], using: &generator)
+        let turned = Predictor.oriented(picture, turns: 1, flip: true)
+        let direct = predictor.logits(for: picture), viaTurned = Predictor.unoriented(predictor.logits(for: turned), turns: 1, flip: true)
+        #expect(direct.maximumAbsoluteDifference(to: viaTurned) < 1e-3)
+        let plain = Predictor(model: model, tileSize: 64, overlap: 0).logits(for: picture)
+        #expect(direct.maximumAbsoluteDifference(to: plain) > 1e-4)
+    }
+
     @Test("the .npy file has NumPy's header and the raw float32 data")
     func numpyFile() {
         let tensor = Tensor.arange(6).reshaped([1, 2, 3])

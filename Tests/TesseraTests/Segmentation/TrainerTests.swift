@@ -19,14 +19,24 @@ struct TrainerTests {
         return configuration
     }
 
-    @Test("a resumed run's metrics equal an uninterrupted run's with the same seed")
-    func resumeIsExact() throws {
+    /// The small configuration with every augmentation and SGD with Nesterov momentum (no
+    /// decaying schedule: the shorter first half of the resume test would decay faster).
+    static func recipeConfiguration(_ folder: URL) -> TrainingConfiguration {
+        var configuration = smallConfiguration(folder)
+        (configuration.elastic, configuration.rotate, configuration.scale, configuration.intensity) = (true, true, true, true)
+        (configuration.optimizer, configuration.momentum, configuration.nesterov) = (.sgd, 0.99, true)
+        return configuration
+    }
+
+    @Test("a resumed run's metrics equal an uninterrupted run's with the same seed", arguments: ["standard", "recipe"])
+    func resumeIsExact(recipe: String) throws {
+        let make = recipe == "recipe" ? Self.recipeConfiguration : Self.smallConfiguration
         let straightFolder = try Fixtures.temporaryFolder(), resumedFolder = try Fixtures.temporaryFolder()
-        let straight = try Trainer(configuration: Self.smallConfiguration(straightFolder)).run()
-        var firstHalf = Self.smallConfiguration(resumedFolder)
+        let straight = try Trainer(configuration: make(straightFolder)).run()
+        var firstHalf = make(resumedFolder)
         firstHalf.epochs = 2
         _ = try Trainer(configuration: firstHalf).run()
-        let resumed = try Trainer(configuration: Self.smallConfiguration(resumedFolder), resume: true).run()
+        let resumed = try Trainer(configuration: make(resumedFolder), resume: true).run()
         #expect(resumed.records.count == 4)
         func withoutTime(_ records: [EpochRecord]) -> [EpochRecord] {
             records.map { var record = $0; record.seconds = 0; return record }
@@ -79,6 +89,18 @@ struct TrainerTests {
         #expect(try Data(contentsOf: folder.appendingPathComponent("last.safetensors")) == before)
     }
 
+    @Test("under a time limit alone, training runs until the time is up, the schedule decays over the time, and validation stays rare")
+    func timeLimitRunsToTheEnd() throws {
+        var configuration = Self.smallConfiguration(try Fixtures.temporaryFolder())
+        (configuration.epochs, configuration.timeLimitMinutes, configuration.schedule) = (TrainingConfiguration.maximumCount, 0.05, .poly)
+        let summary = try Trainer(configuration: configuration).run()
+        #expect(summary.stopReason.contains("time limit"), "\(summary.stopReason)")
+        let last = try #require(summary.records.last)
+        // Several epochs, but at most 20 validations and the last.
+        #expect(last.epoch > 1 && summary.records.count <= 21, "\(last.epoch) epochs, \(summary.records.count) validations")
+        #expect(last.learningRate < 0.5 * configuration.learningRate && last.seconds >= 3)
+    }
+
     @Test("options that cannot work are rejected with the option named")
     func invalidConfiguration() {
         var configuration = TrainingConfiguration()
@@ -91,5 +113,11 @@ struct TrainerTests {
         configuration.classes = 3
         configuration.loss = .bce
         #expect(configuration.problem?.contains("bce needs --classes 1") == true)
+        configuration = TrainingConfiguration()
+        configuration.nesterov = true
+        #expect(configuration.problem?.contains("--nesterov needs --optimizer sgd") == true)
+        configuration = TrainingConfiguration()
+        (configuration.augment, configuration.elastic) = (false, true)
+        #expect(configuration.problem?.contains("--elastic needs augmentation") == true)
     }
 }
