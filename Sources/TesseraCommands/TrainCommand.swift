@@ -101,6 +101,8 @@ struct TrainCommand: ParsableCommand {
     var scale = false
     @Flag(help: "Jitter brightness, contrast and gamma.")
     var intensity = false
+    @Option(help: "The U-Net paper's border weight w0 (it used 10): weights the cross-entropy by w0·exp(−(d1+d2)²/2σ²), σ = 5 px, on the background between objects, plus class balancing (binary masks).")
+    var borderWeight: Float?
     @Flag(help: "Batches follow sorted file names instead of a shuffled order.")
     var noShuffle = false
 
@@ -138,6 +140,7 @@ struct TrainCommand: ParsableCommand {
         c.initPath = initFrom
         c.freezeEncoder = freezeEncoder
         c.augment = !noAugment
+        c.borderWeight = borderWeight
         (c.elastic, c.rotate, c.scale, c.intensity) = (elastic ? true : nil, rotate ? true : nil, scale ? true : nil, intensity ? true : nil)
         c.shuffle = !noShuffle
         c.syntheticCount = syntheticCount

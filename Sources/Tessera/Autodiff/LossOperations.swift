@@ -1,10 +1,10 @@
 /// Binary cross-entropy on logits, averaged over all elements (differentiable with respect
-/// to `logits`); `targets` in [0, 1] of the same shape.
-public func binaryCrossEntropyWithLogits(_ logits: Tensor, _ targets: Tensor) -> Tensor {
-    let value = BinaryCrossEntropyWithLogits.value(logits: logits, targets: targets)
-    let (x, t) = (logits.detached(), targets.detached())
+/// to `logits`); `targets` in [0, 1] and optional per-element `weights` of the same shape.
+public func binaryCrossEntropyWithLogits(_ logits: Tensor, _ targets: Tensor, weights: Tensor? = nil) -> Tensor {
+    let value = BinaryCrossEntropyWithLogits.value(logits: logits, targets: targets, weights: weights)
+    let (x, t, w) = (logits.detached(), targets.detached(), weights?.detached())
     return Tape.record(Tensor(shape: [], scalars: [value]), inputs: [logits]) {
-        [BinaryCrossEntropyWithLogits.gradient(logits: x, targets: t) * $0.scalar]
+        [BinaryCrossEntropyWithLogits.gradient(logits: x, targets: t, weights: w) * $0.scalar]
     }
 }
 

@@ -43,6 +43,21 @@ public struct Batch: Sendable {
         self.init(made.map { $0! })
     }
 
+    /// The U-Net paper's border weights of each image's mask, `[N, 1, H, W]` (the images
+    /// in parallel).
+    public func weights(_ border: BorderWeights) -> Tensor {
+        let (batch, height, width) = (images.shape[0], images.shape[2], images.shape[3])
+        let plane = height * width
+        var maps = [[Float]](repeating: [], count: batch)
+        maps.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let maps = buffer.baseAddress!
+            Parallel.forEach(batch) { image in
+                maps[image] = border.map(labels: Array(labels[(image * plane)..<((image + 1) * plane)]), height: height, width: width)
+            }
+        }
+        return Tensor(shape: [batch, 1, height, width], scalars: maps.flatMap { $0 })
+    }
+
     /// Binary targets `[N, 1, H, W]` (1 for foreground).
     public var binaryTargets: Tensor {
         Tensor(shape: [images.shape[0], 1, images.shape[2], images.shape[3]], scalars: labels.map { $0 == 0 ? 0 : 1 })

@@ -21,11 +21,15 @@ public enum SegmentationLoss: String, Codable, CaseIterable, Sendable {
     }
 
     /// The loss of `logits` `[N, classes, H, W]` against the batch's labels (differentiable).
-    public func callAsFunction(_ logits: Tensor, _ batch: Batch) -> Tensor {
+    ///
+    /// - Parameter weights: per-pixel weights `[N, 1, H, W]` of the binary cross-entropy
+    ///   (``BorderWeights``); only for `bce` and `bce+dice`.
+    public func callAsFunction(_ logits: Tensor, _ batch: Batch, weights: Tensor? = nil) -> Tensor {
         let classes = logits.shape[1]
+        require(weights == nil || self == .bce || self == .bceDice, "SegmentationLoss: pixel weights need bce or bce+dice, not \(rawValue)")
         switch self {
         case .bce:
-            return binaryCrossEntropyWithLogits(logits, batch.binaryTargets)
+            return binaryCrossEntropyWithLogits(logits, batch.binaryTargets, weights: weights)
         case .ce:
             return crossEntropy(logits, batch.labels)
         case .dice:
@@ -34,7 +38,7 @@ public enum SegmentationLoss: String, Codable, CaseIterable, Sendable {
                 : softDiceLoss(softmax(logits), batch.oneHotTargets(classes: classes))
         case .bceDice:
             let targets = batch.binaryTargets
-            return binaryCrossEntropyWithLogits(logits, targets) + softDiceLoss(sigmoid(logits), targets)
+            return binaryCrossEntropyWithLogits(logits, targets, weights: weights) + softDiceLoss(sigmoid(logits), targets)
         case .ceDice:
             return crossEntropy(logits, batch.labels) + softDiceLoss(softmax(logits), batch.oneHotTargets(classes: classes))
         }

@@ -163,6 +163,7 @@ public final class Trainer {
             "training U-Net w\(configuration.width) d\(configuration.depth) (\(model.trainableParameterCount) trainable weights) on "
                 + "\(training.samples.count) images (\(try configuration.trainingSource().map(String.init(describing:)) ?? "synthetic shapes")), validating on \(validation.samples.count); "
                 + "\(totalSteps) steps of \(batchText)" + (augmentation.cropSize.map { ", crops \($0)²" } ?? "") + augmentation.extras.map { ", \($0)" }.joined()
+                + (configuration.borderWeight.map { ", border weight \($0)" } ?? "")
                 + ", \(Threads.count) threads" + (processes > 1 ? " each" : "")))
 
         var stopReason = "finished \(totalEpochs) epochs"
@@ -194,10 +195,11 @@ public final class Trainer {
                     augmenting: Array(share[batchStart..<min(batchStart + configuration.batchSize, share.count)]), of: training,
                     with: augmentation) { Self.streamSeed(configuration.seed, epoch, $0) }
                 let items = batch.images.shape[0]
+                let weights = configuration.borderWeight.map { batch.weights(BorderWeights(w0: $0)) }
                 var logits = Tensor.zeros([1])
                 let lossFunction = { (model: UNet) -> Tensor in
                     logits = model.logits(batch.images)
-                    return loss(logits, batch)
+                    return loss(logits, batch, weights: weights)
                 }
                 let (value, gradients) = parallel.map { $0.valueAndGradient(lossFunction) } ?? valueAndGradient(of: model, lossFunction)
                 step += 1

@@ -60,6 +60,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var scale: Bool?
     /// Brightness, contrast and gamma jitter; nil or false for none.
     public var intensity: Bool?
+    /// The U-Net paper's border weight `w0` of the cross-entropy (σ = 5 px); nil for none.
+    public var borderWeight: Float?
     public var shuffle = true
     /// Size of the synthetic training set (images) and of their sides.
     public var syntheticCount = 160
@@ -112,6 +114,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
             return "--synthetic-count \(syntheticCount) of \(syntheticSize)² images exceeds the limit of 2^31 pixels in all"
         }
         if let crop, crop > 16384 { return "--crop must be at most 16384, got \(crop)" }
+        if let borderWeight {
+            if !(borderWeight >= 0 && borderWeight <= 1000) { return "--border-weight must be between 0 and 1000, got \(borderWeight)" }
+            if resolvedLoss != .bce && resolvedLoss != .bceDice { return "--border-weight needs --classes 1 and the bce or bce+dice loss" }
+        }
         if !augment, let chosen = [("--elastic", elastic), ("--rotate", rotate), ("--scale", scale), ("--intensity", intensity)].first(where: { $0.1 == true }) {
             return "\(chosen.0) needs augmentation, which --no-augment turns off"
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Tessera
 
@@ -16,6 +17,26 @@ struct LossTests {
         expectMatchesReference(BinaryCrossEntropyWithLogits.gradient(logits: logits, targets: targets), try file.tensor("bce.grad"), "bce grad")
         let extreme = BinaryCrossEntropyWithLogits.value(logits: Tensor([1000, -1000]), targets: Tensor([0, 1]))
         #expect(extreme.isFinite && abs(extreme - 1000) < 1e-3)
+    }
+
+    @Test("weighted BCE-with-logits is the mean of the weighted terms, and its gradient matches finite differences")
+    func weightedBinaryCrossEntropy() {
+        var generator = RandomGenerator(seed: 12)
+        let logits = Tensor.normal([2, 1, 4, 5], using: &generator) * 3
+        let targets = Tensor.uniform([2, 1, 4, 5], using: &generator).map { $0 > 0.5 ? 1 : 0 }
+        let weights = Tensor.uniform([2, 1, 4, 5], low: 0.5, high: 10, using: &generator)
+        let (x, t, w) = (logits.scalars, targets.scalars, weights.scalars)
+        let terms: [Double] = x.indices.map { i in
+            let term: Float = max(x[i], 0) - x[i] * t[i] + log1p(exp(-abs(x[i])))
+            return Double(w[i]) * Double(term)
+        }
+        let value = binaryCrossEntropyWithLogits(logits, targets, weights: weights).scalar
+        #expect(abs(Double(value) - terms.reduce(0, +) / 40) < 1e-5)
+        let (_, gradients) = valueAndGradient(at: [logits]) { binaryCrossEntropyWithLogits($0[0], targets, weights: weights) }
+        let failure = GradientCheck.mismatch(analytic: gradients[0], at: logits, step: 1e-2) {
+            Double(binaryCrossEntropyWithLogits($0, targets, weights: weights).scalar)
+        }
+        #expect(failure == nil, "\(failure ?? "")")
     }
 
     @Test("cross-entropy equals PyTorch, plain and with class weights and an ignore index")

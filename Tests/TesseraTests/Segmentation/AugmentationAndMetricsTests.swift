@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Tessera
 import TesseraSegmentation
@@ -81,6 +82,37 @@ struct AugmentationAndMetricsTests {
         let withoutIntensity = geometric.apply(to: sample, using: &d)
         #expect(withoutIntensity.labels == first.labels)
         #expect(all.extras == ["elastic", "rotation", "zoom", "intensity"])
+    }
+
+    @Test("border weights peak in the gap between two touching squares and equal a brute-force computation")
+    func borderWeights() {
+        // Two 8×8 squares one background pixel apart, in a 24×30 mask.
+        let (height, width) = (24, 30)
+        var labels = [Int32](repeating: 0, count: height * width)
+        for y in 8..<16 {
+            for x in 5..<13 { labels[y * width + x] = 1 }
+            for x in 14..<22 { labels[y * width + x] = 1 }
+        }
+        let border = BorderWeights(w0: 10, sigma: 5)
+        let weights = border.map(labels: labels, height: height, width: width)
+        let foreground: Float = 128 / Float(height * width)
+        let backgroundWeight: Float = 1 / (2 * (1 - foreground)), foregroundWeight: Float = 1 / (2 * foreground)
+        // In the gap d1 = d2 = 1: the largest weight, w_c + 10·e^(−4/50).
+        let gapWeight: Float = backgroundWeight + 10 * Foundation.exp(Float(-4) / 50)
+        #expect(abs(weights[11 * width + 13] - gapWeight) < 1e-4)
+        #expect(weights.max()! == weights[11 * width + 13])
+        #expect(abs(weights[10 * width + 8] - foregroundWeight) < 1e-6)
+        // Brute force: each object's distance by search over its pixels.
+        let objects = [(5..<13), (14..<22)].map { columns in (8..<16).flatMap { y in columns.map { (y, $0) } } }
+        for pixel in labels.indices where labels[pixel] == 0 {
+            let (y, x) = (pixel / width, pixel % width)
+            let d: [Float] = objects.map { object in
+                object.map { (point: (Int, Int)) -> Float in Float((point.0 - y) * (point.0 - y) + (point.1 - x) * (point.1 - x)).squareRoot() }.min()!
+            }.sorted()
+            let gap: Float = d[0] + d[1]
+            let expected: Float = backgroundWeight + 10 * Foundation.exp(-gap * gap / 50)
+            #expect(abs(weights[pixel] - expected) < 2e-3, "pixel (\(y), \(x)): \(weights[pixel]) vs \(expected)")
+        }
     }
 
     @Test("coordinates beyond the border are mirrored about the edge pixels")

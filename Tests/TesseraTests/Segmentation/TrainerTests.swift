@@ -119,5 +119,8 @@ struct TrainerTests {
         configuration = TrainingConfiguration()
         (configuration.augment, configuration.elastic) = (false, true)
         #expect(configuration.problem?.contains("--elastic needs augmentation") == true)
+        configuration = TrainingConfiguration()
+        (configuration.classes, configuration.borderWeight) = (3, 10)
+        #expect(configuration.problem?.contains("--border-weight needs --classes 1") == true)
     }
 }
