@@ -203,19 +203,6 @@ public struct Predictor {
 
     /// The `[C, height, width]` window of an image at (top, left).
     static func window(_ image: Tensor, top: Int, left: Int, height: Int, width: Int) -> Tensor {
-        let (channels, imageHeight, imageWidth) = (image.shape[0], image.shape[1], image.shape[2])
-        var result = Tensor.zeros([channels, height, width])
-        image.withUnsafeBufferPointer { source in
-            result.withUnsafeMutableBufferPointer { target in
-                for c in 0..<channels {
-                    for y in 0..<height {
-                        for x in 0..<width {
-                            target[(c * height + y) * width + x] = source[(c * imageHeight + top + y) * imageWidth + left + x]
-                        }
-                    }
-                }
-            }
-        }
-        return result
+        remapped(image, height: height, width: width) { y, x in (top + y, left + x) }
     }
 }
