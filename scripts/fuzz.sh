@@ -7,6 +7,8 @@
 # first finding.
 #     bash scripts/fuzz.sh                 # all four targets
 #     RUNS=100000 bash scripts/fuzz.sh png  # one target, fewer inputs
+#     ADDRESS_SANITIZER=0 bash scripts/fuzz.sh options   # coverage only: several times faster,
+#                                           # for targets of pure Swift such as option parsing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${RUNS:-1000000}"
@@ -16,7 +18,11 @@ read -r -a targets <<< "${targets[*]}"
 # One -sanitize=fuzzer,address: given as two options (SwiftPM's --sanitize twice), the
 # compiler kept only the last, and the code had no coverage counters. lld: gold drops the
 # counters' section, and libFuzzer then sees no coverage either.
-build=(swift build --package-path Tests/Fuzz -c release --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
+if [[ "${ADDRESS_SANITIZER:-1}" == 0 ]]; then
+    build=(swift build --package-path Tests/Fuzz --scratch-path Tests/Fuzz/.build-coverage -c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer -Xswiftc -use-ld=lld)
+else
+    build=(swift build --package-path Tests/Fuzz -c release --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
+fi
 binaries="$("${build[@]}" --show-bin-path)"
 mkdir -p .build-fuzz/findings
 
