@@ -45,8 +45,8 @@ struct StepBenchCommand: ParsableCommand {
         let parallel = communicator.map { DataParallel(model, communicator: $0) }
         var reductions: [ReductionTiming] = []
         let sources = SyntheticShapes.generate(count: 2 * batch, size: 2 * size, seed: 1)
-        var augment = Augmentation(cropSize: size, flipsAndRotations: true)
-        if augmentation == .all { (augment.elastic, augment.rotation, augment.scaling, augment.intensity) = (.init(), true, 0.8...1.25, true) }
+        let all = augmentation == .all
+        let augment = Augmentation(cropSize: size, flipsAndRotations: true).with(elastic: all, rotation: all, scaling: all, intensity: all)
         var step = 0
         // A fixed number of runs (no time minimum), so that every process steps alike.
         let train = Timing.median(warmup: 3, minimumRuns: runs, minimumSeconds: 0) {

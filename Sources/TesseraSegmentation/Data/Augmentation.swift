@@ -37,6 +37,18 @@ public struct Augmentation: Sendable {
         self.flipsAndRotations = flipsAndRotations
     }
 
+    /// This augmentation with the extras of `tessera train` switched on as chosen: the U-Net
+    /// paper's elastic deformation (3×3 grid, 10 px), rotation by any angle, zoom from 0.8
+    /// to 1.25, intensity jitter.
+    public func with(elastic: Bool, rotation: Bool, scaling: Bool, intensity: Bool) -> Augmentation {
+        var result = self
+        result.elastic = elastic ? ElasticDeformation() : nil
+        result.rotation = rotation
+        result.scaling = scaling ? 0.8...1.25 : nil
+        result.intensity = intensity
+        return result
+    }
+
     /// No augmentation: whole images, unchanged.
     public static let none = Augmentation(cropSize: nil, flipsAndRotations: false)
 

@@ -408,12 +408,9 @@ public final class Trainer {
             throw TrainingError("--crop \(crop) is larger than the smallest training image (\(name), \(smallest) pixels across)")
         }
         let crop = min(configuration.crop ?? 256, smallest) / multiple * multiple
-        var augmentation = Augmentation(cropSize: crop, flipsAndRotations: true)
-        augmentation.elastic = configuration.elastic == true ? Augmentation.ElasticDeformation() : nil
-        augmentation.rotation = configuration.rotate == true
-        augmentation.scaling = configuration.scale == true ? 0.8...1.25 : nil
-        augmentation.intensity = configuration.intensity == true
-        return augmentation
+        return Augmentation(cropSize: crop, flipsAndRotations: true).with(
+            elastic: configuration.elastic == true, rotation: configuration.rotate == true, scaling: configuration.scale == true,
+            intensity: configuration.intensity == true)
     }
 
     /// The steps of a decaying schedule over the run: its rate changes by 1/resolution of the run at most.
