@@ -66,45 +66,37 @@ public struct Augmentation: Sendable {
         let cropHeight = min(cropSize ?? height, height), cropWidth = min(cropSize ?? width, width)
         let top = cropHeight < height ? Int(generator.next() % UInt64(height - cropHeight + 1)) : 0
         let left = cropWidth < width ? Int(generator.next() % UInt64(width - cropWidth + 1)) : 0
-        var flip = false, turns = 0
+        var symmetry = SquareSymmetry(flip: false, turns: 0)
         if flipsAndRotations {
-            flip = generator.next() & 1 == 1
-            turns = cropHeight == cropWidth ? Int(generator.next() % 4) : 2 * Int(generator.next() % 2)
+            let flip = generator.next() & 1 == 1
+            let turns = cropHeight == cropWidth ? Int(generator.next() % 4) : 2 * Int(generator.next() % 2)
+            // Turned, then flipped: the same as flipped, then turned the other way.
+            symmetry = SquareSymmetry(flip: flip, turns: flip ? (4 - turns) % 4 : turns)
         }
         var result: (image: Tensor, labels: [Int32])
         if warps {
             let warped = warp(sample, top: top, left: left, height: cropHeight, width: cropWidth, using: &generator)
-            result = Self.orient(warped, top: 0, left: 0, cropHeight: cropHeight, cropWidth: cropWidth, flip: flip, turns: turns)
+            result = Self.orient(warped, top: 0, left: 0, cropHeight: cropHeight, cropWidth: cropWidth, symmetry: symmetry)
         } else {
-            result = Self.orient(sample, top: top, left: left, cropHeight: cropHeight, cropWidth: cropWidth, flip: flip, turns: turns)
+            result = Self.orient(sample, top: top, left: left, cropHeight: cropHeight, cropWidth: cropWidth, symmetry: symmetry)
         }
         if intensity { Self.jitterIntensity(&result.image, using: &generator) }
         return result
     }
 
-    /// The crop at (`top`, `left`) after `turns` quarter turns and a flip.
+    /// The crop at (`top`, `left`), transformed by `symmetry`.
     private static func orient(
-        _ sample: SegmentationSample, top: Int, left: Int, cropHeight: Int, cropWidth: Int, flip: Bool, turns: Int
+        _ sample: SegmentationSample, top: Int, left: Int, cropHeight: Int, cropWidth: Int, symmetry: SquareSymmetry
     ) -> (image: Tensor, labels: [Int32]) {
         let (channels, height, width) = (sample.channels, sample.height, sample.width)
-        // Output (y, x) reads source (sy, sx) of the crop after `turns` quarter turns and a flip.
-        let outHeight = turns % 2 == 0 ? cropHeight : cropWidth, outWidth = turns % 2 == 0 ? cropWidth : cropHeight
-        func source(_ y: Int, _ x: Int) -> (Int, Int) {
-            let fx = flip ? outWidth - 1 - x : x
-            switch turns {
-            case 1: return (fx, cropWidth - 1 - y)
-            case 2: return (cropHeight - 1 - y, cropWidth - 1 - fx)
-            case 3: return (cropHeight - 1 - fx, y)
-            default: return (y, fx)
-            }
-        }
+        let (outHeight, outWidth) = symmetry.outputSize(height: cropHeight, width: cropWidth)
         var image = Tensor.zeros([channels, outHeight, outWidth])
         var labels = [Int32](repeating: 0, count: outHeight * outWidth)
         sample.image.withUnsafeBufferPointer { input in
             image.withUnsafeMutableBufferPointer { output in
                 for y in 0..<outHeight {
                     for x in 0..<outWidth {
-                        let (sy, sx) = source(y, x)
+                        let (sy, sx) = symmetry.source(y, x, height: cropHeight, width: cropWidth)
                         let sourcePixel = (top + sy) * width + left + sx
                         labels[y * outWidth + x] = sample.labels[sourcePixel]
                         for channel in 0..<channels {

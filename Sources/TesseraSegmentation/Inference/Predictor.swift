@@ -51,11 +51,9 @@ public struct Predictor {
         guard testTimeAugmentation else { return tiledLogits(for: image) }
         let classes = model.configuration.classes
         var total = Tensor.zeros([classes, image.shape[1], image.shape[2]])
-        for flip in [false, true] {
-            for turns in 0..<4 {
-                let logits = Self.unoriented(tiledLogits(for: Self.oriented(image, turns: turns, flip: flip)), turns: turns, flip: flip)
-                total = total + (classes == 1 ? sigmoid(logits) : softmax(logits, alongAxis: 0))
-            }
+        for symmetry in SquareSymmetry.allCases {
+            let logits = symmetry.inverse.apply(to: tiledLogits(for: symmetry.apply(to: image)))
+            total = total + (classes == 1 ? sigmoid(logits) : softmax(logits, alongAxis: 0))
         }
         // Back to logits of the mean probability: log-odds for one class, log for several.
         let mean = total.map { min(max($0 / 8, 1e-7), 1 - 1e-7) }
@@ -137,49 +135,6 @@ public struct Predictor {
         }
     }
 
-    /// An image `[C, H, W]` flipped left–right (when `flip`) and then turned `turns`
-    /// quarter turns counter-clockwise: one of the 8 symmetries of the square.
-    public static func oriented(_ image: Tensor, turns: Int, flip: Bool) -> Tensor {
-        var result = flip ? flippedLeftRight(image) : image
-        for _ in 0..<turns { result = quarterTurned(result) }
-        return result
-    }
-
-    /// The inverse of ``oriented(_:turns:flip:)``.
-    public static func unoriented(_ image: Tensor, turns: Int, flip: Bool) -> Tensor {
-        var result = image
-        for _ in 0..<((4 - turns) % 4) { result = quarterTurned(result) }
-        return flip ? flippedLeftRight(result) : result
-    }
-
-    private static func flippedLeftRight(_ image: Tensor) -> Tensor {
-        remapped(image, height: image.shape[1], width: image.shape[2]) { y, x in (y, image.shape[2] - 1 - x) }
-    }
-
-    /// `[C, H, W] → [C, W, H]`, turned a quarter counter-clockwise.
-    private static func quarterTurned(_ image: Tensor) -> Tensor {
-        remapped(image, height: image.shape[2], width: image.shape[1]) { y, x in (x, image.shape[2] - 1 - y) }
-    }
-
-    /// `[C, height, width]` whose pixel (y, x) is the image's pixel `source(y, x)`.
-    private static func remapped(_ image: Tensor, height: Int, width: Int, source: (Int, Int) -> (Int, Int)) -> Tensor {
-        let (channels, sourceHeight, sourceWidth) = (image.shape[0], image.shape[1], image.shape[2])
-        var result = Tensor.zeros([channels, height, width])
-        image.withUnsafeBufferPointer { input in
-            result.withUnsafeMutableBufferPointer { output in
-                for y in 0..<height {
-                    for x in 0..<width {
-                        let (sy, sx) = source(y, x)
-                        for c in 0..<channels {
-                            output[(c * height + y) * width + x] = input[(c * sourceHeight + sy) * sourceWidth + sx]
-                        }
-                    }
-                }
-            }
-        }
-        return result
-    }
-
     /// Tile origins along one axis: every `tile − overlap` (so on the pooling grid) until a
     /// tile reaches the end; the last tile may be shorter.
     static func tileStarts(length: Int, tile: Int, overlap: Int) -> [Int] {
@@ -203,6 +158,18 @@ public struct Predictor {
 
     /// The `[C, height, width]` window of an image at (top, left).
     static func window(_ image: Tensor, top: Int, left: Int, height: Int, width: Int) -> Tensor {
-        remapped(image, height: height, width: width) { y, x in (top + y, left + x) }
+        let (channels, sourceHeight, sourceWidth) = (image.shape[0], image.shape[1], image.shape[2])
+        var result = Tensor.zeros([channels, height, width])
+        image.withUnsafeBufferPointer { input in
+            result.withUnsafeMutableBufferPointer { output in
+                for c in 0..<channels {
+                    for y in 0..<height {
+                        let from = (c * sourceHeight + top + y) * sourceWidth + left, to = (c * height + y) * width
+                        output.baseAddress!.advanced(by: to).update(from: input.baseAddress!.advanced(by: from), count: width)
+                    }
+                }
+            }
+        }
+        return result
     }
 }

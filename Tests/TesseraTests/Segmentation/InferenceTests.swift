@@ -60,19 +60,25 @@ struct InferenceTests {
     func testTimeAugmentation() {
         var generator = RandomGenerator(seed: 9)
         let image = Tensor.uniform([2, 12, 20], using: &generator)
-        for flip in [false, true] {
-            for turns in 0..<4 {
-                let oriented = Predictor.oriented(image, turns: turns, flip: flip)
-                #expect(oriented.shape == (turns % 2 == 0 ? [2, 12, 20] : [2, 20, 12]))
-                #expect(Predictor.unoriented(oriented, turns: turns, flip: flip) == image)
-                #expect(flip || turns == 0 || oriented != image.reshaped(oriented.shape))
-            }
+        for symmetry in SquareSymmetry.allCases {
+            let oriented = symmetry.apply(to: image)
+            #expect(oriented.shape == (symmetry.turns % 2 == 0 ? [2, 12, 20] : [2, 20, 12]))
+            #expect(symmetry.inverse.apply(to: oriented) == image)
+            var composed = symmetry.flip ? SquareSymmetry(flip: true, turns: 0).apply(to: image) : image
+            for _ in 0..<symmetry.turns { composed = SquareSymmetry(flip: false, turns: 1).apply(to: composed) }
+            #expect(oriented == composed, "\(symmetry)")
+            #expect(symmetry == SquareSymmetry(flip: false, turns: 0) || oriented != image.reshaped(oriented.shape))
         }
+        // A quarter turn counter-clockwise brings the top-right pixel to the top left; a flip the top left.
+        #expect(SquareSymmetry(flip: false, turns: 1).apply(to: image).scalars[0] == image.scalars[19])
+        #expect(SquareSymmetry(flip: true, turns: 0).apply(to: image).scalars[0] == image.scalars[19])
+        #expect(Set(SquareSymmetry.allCases.map { $0.apply(to: image).scalars }).count == 8)
         let model = Self.smallModel()
         let predictor = Predictor(model: model, tileSize: 64, overlap: 0, testTimeAugmentation: true)
         let picture = Tensor.uniform([1, 32, 48], using: &generator)
-        let turned = Predictor.oriented(picture, turns: 1, flip: true)
-        let direct = predictor.logits(for: picture), viaTurned = Predictor.unoriented(predictor.logits(for: turned), turns: 1, flip: true)
+        let symmetry = SquareSymmetry(flip: true, turns: 1)
+        let direct = predictor.logits(for: picture)
+        let viaTurned = symmetry.inverse.apply(to: predictor.logits(for: symmetry.apply(to: picture)))
         #expect(direct.maximumAbsoluteDifference(to: viaTurned) < 1e-3)
         let plain = Predictor(model: model, tileSize: 64, overlap: 0).logits(for: picture)
         #expect(direct.maximumAbsoluteDifference(to: plain) > 1e-4)
