@@ -21,7 +21,7 @@ struct StepBenchCommand: ParsableCommand {
     var threads = CoreBudget.current.threads
     @Option(help: "Timed iterations (after 3 warm-up steps).")
     var runs = 10
-    @Option(help: "Make each training step's batch as tessera train does, by cropping images twice the size: none (a fixed batch), standard (crops, flips, quarter turns) or all (also --elastic --rotate --scale --intensity).")
+    @Option(help: "Make each training step's batch as tessera train does, by cropping images twice the size: none (a fixed batch), standard (crops, flips, quarter turns) or all (also --elastic --rotate --scale --intensity --border-weight 10); the time of making the batch is also reported alone.")
     var augmentation = AugmentationLevel.none
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -48,17 +48,23 @@ struct StepBenchCommand: ParsableCommand {
         let all = augmentation == .all
         let augment = Augmentation(cropSize: size, flipsAndRotations: true).with(elastic: all, rotation: all, scaling: all, intensity: all)
         var step = 0
+        var preparing: [Double] = []
+        let clock = ContinuousClock()
         // A fixed number of runs (no time minimum), so that every process steps alike.
         let train = Timing.median(warmup: 3, minimumRuns: runs, minimumSeconds: 0) {
-            var (images, targets) = (images, targets)
+            var (images, targets, weights) = (images, targets, Tensor?.none)
             if augmentation != .none {
                 step += 1
-                let made = Batch(augmenting: (0..<batch).map { ((step + $0) % sources.samples.count, $0) }, of: sources, with: augment) {
-                    UInt64(step * 1000 + $0)
+                let time = clock.measure {
+                    let made = Batch(augmenting: (0..<batch).map { ((step + $0) % sources.samples.count, $0) }, of: sources, with: augment) {
+                        UInt64(step * 1000 + $0)
+                    }
+                    (images, targets) = (made.images, made.binaryTargets)
+                    if all { weights = made.weights(BorderWeights(w0: 10)) }
                 }
-                (images, targets) = (made.images, made.binaryTargets)
+                preparing.append(Double(time.components.attoseconds) * 1e-18 + Double(time.components.seconds))
             }
-            let loss = { (model: UNet) in binaryCrossEntropyWithLogits(model(images), targets) }
+            let loss = { (model: UNet) in binaryCrossEntropyWithLogits(model(images), targets, weights: weights) }
             let gradients = parallel.map { $0.valueAndGradient(loss).gradients } ?? valueAndGradient(of: model, loss).gradients
             optimizer.update(model, gradients: gradients)
             if let parallel { reductions.append(parallel.lastReduction) }
@@ -71,7 +77,8 @@ struct StepBenchCommand: ParsableCommand {
             imagesPerSecond: Double(batch * processes) / train, trainGFlops: Double(processes) * config.trainingFlops / train / 1e9,
             peakRSSMegabytes: StepBenchResult.peakResidentMegabytes(), threads: threads, processes: processes,
             allReduceMilliseconds: reductions.isEmpty ? nil : Self.median(reductions.map(\.reducing)) * 1e3,
-            hiddenFraction: reductions.isEmpty ? nil : Self.median(reductions.map(\.hiddenFraction)))
+            hiddenFraction: reductions.isEmpty ? nil : Self.median(reductions.map(\.hiddenFraction)),
+            batchMilliseconds: preparing.isEmpty ? nil : Self.median(preparing) * 1e3)
         guard (communicator?.rank ?? 0) == 0 else { return }
         print(json ? result.json : result.description)
     }
@@ -96,27 +103,31 @@ struct StepBenchResult: Decodable, CustomStringConvertible {
     let processes: Int?
     let allReduceMilliseconds: Double?
     let hiddenFraction: Double?
+    /// With augmentation: the median time of making one step's batch (a part of the step).
+    let batchMilliseconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case config, framework, threads, processes
         case allReduceMilliseconds = "allreduce_ms_per_step", hiddenFraction = "allreduce_hidden_fraction"
         case trainMilliseconds = "train_ms_per_step", inferMilliseconds = "infer_ms_per_batch"
         case imagesPerSecond = "images_per_second", trainGFlops = "train_gflops", peakRSSMegabytes = "peak_rss_mb"
+        case batchMilliseconds = "batch_ms_per_step"
     }
 
     init(config: String, framework: String, trainMilliseconds: Double, inferMilliseconds: Double, imagesPerSecond: Double,
          trainGFlops: Double?, peakRSSMegabytes: Double, threads: Int, processes: Int = 1,
-         allReduceMilliseconds: Double? = nil, hiddenFraction: Double? = nil) {
+         allReduceMilliseconds: Double? = nil, hiddenFraction: Double? = nil, batchMilliseconds: Double? = nil) {
         (self.config, self.framework, self.trainMilliseconds, self.inferMilliseconds) = (config, framework, trainMilliseconds, inferMilliseconds)
         (self.imagesPerSecond, self.trainGFlops, self.peakRSSMegabytes, self.threads) = (imagesPerSecond, trainGFlops, peakRSSMegabytes, threads)
         (self.processes, self.allReduceMilliseconds, self.hiddenFraction) = (processes, allReduceMilliseconds, hiddenFraction)
+        self.batchMilliseconds = batchMilliseconds
     }
 
     var json: String {
         String(
-            format: "{\"config\": \"%@\", \"framework\": \"%@\", \"train_ms_per_step\": %.2f, \"infer_ms_per_batch\": %.2f, \"images_per_second\": %.2f, \"train_gflops\": %.1f, \"peak_rss_mb\": %.1f, \"threads\": %ld, \"processes\": %ld, \"allreduce_ms_per_step\": %.2f, \"allreduce_hidden_fraction\": %.3f}",
+            format: "{\"config\": \"%@\", \"framework\": \"%@\", \"train_ms_per_step\": %.2f, \"infer_ms_per_batch\": %.2f, \"images_per_second\": %.2f, \"train_gflops\": %.1f, \"peak_rss_mb\": %.1f, \"threads\": %ld, \"processes\": %ld, \"allreduce_ms_per_step\": %.2f, \"allreduce_hidden_fraction\": %.3f, \"batch_ms_per_step\": %.2f}",
             config as NSString, framework as NSString, trainMilliseconds, inferMilliseconds, imagesPerSecond, trainGFlops ?? 0,
-            peakRSSMegabytes, threads, processes ?? 1, allReduceMilliseconds ?? 0, hiddenFraction ?? 1)
+            peakRSSMegabytes, threads, processes ?? 1, allReduceMilliseconds ?? 0, hiddenFraction ?? 1, batchMilliseconds ?? 0)
     }
 
     var description: String {
@@ -124,6 +135,7 @@ struct StepBenchResult: Decodable, CustomStringConvertible {
             format: "config %@ (%@): train %.1f ms/step (%.1f images/s, %.1f GFLOP/s), inference %.1f ms/batch, peak RSS %.0f MB, %ld threads",
             config as NSString, framework as NSString, trainMilliseconds, imagesPerSecond, trainGFlops ?? 0, inferMilliseconds,
             peakRSSMegabytes, threads)
+            + (batchMilliseconds.map { String(format: "; making the batch %.1f ms of each step (%.1f %%)", $0, 100 * $0 / trainMilliseconds) } ?? "")
     }
 
     /// The process's peak resident set size (VmHWM) in megabytes.
