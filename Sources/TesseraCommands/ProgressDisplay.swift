@@ -5,10 +5,14 @@ import TesseraSegmentation
 final class ProgressDisplay {
     private let isTerminal = isatty(STDOUT_FILENO) != 0
     private var lastDraw = 0.0
+    private var shownMachine: String?
 
     func handle(_ event: TrainingEvent) {
         switch event {
         case let .started(line):
+            // --auto shows the machine before its plan; the trainer's line would repeat it.
+            guard line != shownMachine else { return }
+            shownMachine = line
             print(line)
         case let .step(progress):
             guard isTerminal else { return }

@@ -45,8 +45,8 @@ struct TrainCommand: ParsableCommand {
     var steps: Int?
     @Option(help: "Stop after this many minutes (validation and checkpoint still happen).")
     var timeLimit: Double?
-    @Option(help: "Images per optimizer step, per process under mpirun (the global batch is N times larger).")
-    var batchSize = 4
+    @Option(help: "Images per optimizer step, per process under mpirun (the global batch is N times larger; default 4).")
+    var batchSize: Int?
     @Option(help: "Side of the random square training crop (default 256, capped at the smallest image).")
     var crop: Int?
     @Option(help: "Learning rate.")
@@ -59,14 +59,14 @@ struct TrainCommand: ParsableCommand {
     var nesterov = false
     @Option(help: "Weight decay (L2 for adam/sgd, decoupled for adamw).")
     var weightDecay: Float = 0
-    @Option(help: "Learning-rate schedule: none, cosine, poly (nnU-Net's (1 − t/T)^0.9) or plateau (halves on a val Dice plateau); with --time-limit, cosine and poly run to the time limit.")
-    var schedule = TrainingConfiguration.ScheduleKind.none
+    @Option(help: "Learning-rate schedule: none, cosine, poly (nnU-Net's (1 − t/T)^0.9) or plateau (halves on a val Dice plateau); with --time-limit, cosine and poly run to the time limit; default none).")
+    var schedule: TrainingConfiguration.ScheduleKind?
     @Option(help: "Loss: bce, ce, dice, bce+dice or ce+dice (default bce+dice for 1 class, ce+dice otherwise).")
     var loss: SegmentationLoss?
-    @Option(help: "Channels of the first U-Net level.")
-    var width = 16
-    @Option(help: "Number of down-sampling steps.")
-    var depth = 4
+    @Option(help: "Channels of the first U-Net level (default 16).")
+    var width: Int?
+    @Option(help: "Number of down-sampling steps (default 4).")
+    var depth: Int?
     @Option(help: "1 for binary masks (0 vs non-zero), otherwise the number of classes.")
     var classes = 1
     @Flag(help: "Up-sample with bilinear interpolation instead of transposed convolutions.")
@@ -105,6 +105,8 @@ struct TrainCommand: ParsableCommand {
     var borderWeight: Float?
     @Flag(help: "Batches follow sorted file names instead of a shuffled order.")
     var noShuffle = false
+    @Flag(help: "Plan crop, batch size, depth, width, augmentation, border weight and schedule from the training data and --time-limit, print the plan and why, and train with it; options given beside --auto win over its choices.")
+    var auto = false
 
     var trainingConfiguration: TrainingConfiguration {
         var c = TrainingConfiguration()
@@ -121,17 +123,17 @@ struct TrainCommand: ParsableCommand {
         c.steps = steps
         c.validationInterval = valEvery
         c.timeLimitMinutes = timeLimit
-        c.batchSize = batchSize
+        c.batchSize = batchSize ?? c.batchSize
         c.crop = crop
         c.learningRate = lr
         c.optimizer = optimizer
         c.momentum = momentum
         c.nesterov = nesterov ? true : nil
         c.weightDecay = weightDecay
-        c.schedule = schedule
+        c.schedule = schedule ?? c.schedule
         c.loss = loss
-        c.width = width
-        c.depth = depth
+        c.width = width ?? c.width
+        c.depth = depth ?? c.depth
         c.classes = classes
         c.bilinear = bilinear
         c.seed = seed
@@ -159,6 +161,8 @@ struct TrainCommand: ParsableCommand {
         }
         if resume && initFrom != nil { throw ValidationError("--resume and --init-from exclude each other") }
         if resume && overwrite { throw ValidationError("--resume and --overwrite exclude each other") }
+        if auto && resume { throw ValidationError("--auto and --resume exclude each other: a resumed run keeps the plan in its config.json") }
+        if auto && noAugment { throw ValidationError("--auto and --no-augment exclude each other: the plan trains on augmented crops") }
     }
 
     func run() throws {
@@ -185,6 +189,7 @@ struct TrainCommand: ParsableCommand {
             configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(encoded))
         }
         let display = ProgressDisplay()
+        if auto { configuration = try planned(configuration, communicator: communicator, display: display) }
         let summary = try Trainer(
             configuration: configuration, resume: resume, overwrite: overwrite, communicator: communicator, progress: display.handle
         ).run()
@@ -196,5 +201,42 @@ struct TrainCommand: ParsableCommand {
             metrics: \(folder)/\(Trainer.File.metrics), curves: \(folder)/\(Trainer.File.curves)
             predict: tessera predict --model \(folder)/\(Trainer.File.best) --input IMAGES --out \(folder)/predictions
             """)
+    }
+
+    /// `configuration` with --auto's plan wherever the options left the choice open,
+    /// printed with the reasons. Rank 0 plans (the step time it measures differs between
+    /// processes) and the others train with its plan.
+    private func planned(
+        _ configuration: TrainingConfiguration, communicator: Communicator?, display: ProgressDisplay
+    ) throws -> TrainingConfiguration {
+        var planned = configuration
+        if (communicator?.rank ?? 0) == 0 {
+            Threads.count = configuration.threads ?? CoreBudget.current.threads
+            display.handle(.started(MachineReport.summary))
+            let fingerprint = DatasetFingerprint(try configuration.datasets().0)
+            let plan = TrainingPlan(
+                fingerprint: fingerprint, classes: configuration.classes, timeLimitMinutes: configuration.timeLimitMinutes,
+                secondsPerStep: TrainingPlan.measuredSecondsPerStep)
+            plan.apply(to: &planned)
+            let given: [(String, Bool)] = [
+                ("--crop", crop != nil), ("--batch-size", batchSize != nil), ("--depth", depth != nil), ("--width", width != nil),
+                ("--border-weight", borderWeight != nil), ("--schedule", schedule != nil),
+                ("--elastic", elastic), ("--rotate", rotate), ("--scale", scale), ("--intensity", intensity),
+            ]
+            (planned.crop, planned.batchSize, planned.depth, planned.width) = (
+                crop ?? planned.crop, batchSize ?? planned.batchSize, depth ?? planned.depth, width ?? planned.width)
+            (planned.borderWeight, planned.schedule) = (borderWeight ?? planned.borderWeight, schedule ?? planned.schedule)
+            (planned.elastic, planned.rotate, planned.scale, planned.intensity) = (
+                elastic || plan.elastic, rotate || plan.rotate, scale || plan.scale, intensity || plan.intensity)
+            print("data: \(fingerprint.summary)")
+            for reason in plan.reasons { print("plan: \(reason)") }
+            let kept = given.filter(\.1).map(\.0)
+            if !kept.isEmpty { print("plan: \(kept.joined(separator: ", ")) as given instead") }
+        }
+        if let communicator, communicator.size > 1 {
+            let encoded = communicator.broadcast([UInt8](try JSONEncoder().encode(planned)))
+            planned = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(encoded))
+        }
+        return planned
     }
 }

@@ -29,7 +29,7 @@ public struct CoreBudget: Sendable, Equatable {
     /// For people: "2 cores allowed, no CPU quota".
     public var summary: String {
         let limit = quota.map { String(format: "CPU quota %.2f", $0) } ?? "no CPU quota"
-        return "\(allowedCores.count) cores allowed, \(limit)"
+        return "\(allowedCores.count) core\(allowedCores.count == 1 ? "" : "s") allowed, \(limit)"
     }
 
     /// The cores the calling thread may run on.

@@ -74,7 +74,7 @@ public final class Trainer {
         progress(.started(MachineReport.summary))
         try communicator?.requireSame(configuration, named: "options")
 
-        let (training, validation) = try loadData()
+        let (training, validation) = try configuration.datasets()
         let augmentation = try makeAugmentation(for: training)
         var generator = RandomGenerator(seed: configuration.seed)
         let modelConfiguration = UNetConfiguration(
@@ -159,12 +159,18 @@ public final class Trainer {
             ? "batch \(configuration.batchSize) per process on \(processes) processes (global batch \(processes * configuration.batchSize)"
                 + (configuration.synchronizedBatchNorm ? ", batch norm synchronised)" : ")")
             : "batch \(configuration.batchSize)"
+        let untilTimeLimit = configuration.steps == nil && configuration.epochs == TrainingConfiguration.maximumCount
+        let stepsText = if let minutes = configuration.timeLimitMinutes, untilTimeLimit {
+            "steps until the time limit (\(String(format: "%g", minutes)) min)"
+        } else {
+            totalSteps == 1 ? "1 step" : "\(totalSteps) steps"
+        }
         progress(.started(
             "training U-Net w\(configuration.width) d\(configuration.depth) (\(model.trainableParameterCount) trainable weights) on "
                 + "\(training.samples.count) images (\(try configuration.trainingSource().map(String.init(describing:)) ?? "synthetic shapes")), validating on \(validation.samples.count); "
-                + "\(totalSteps) steps of \(batchText)" + (augmentation.cropSize.map { ", crops \($0)²" } ?? "") + augmentation.extras.map { ", \($0)" }.joined()
+                + "\(stepsText) of \(batchText)" + (augmentation.cropSize.map { ", crops \($0)²" } ?? "") + augmentation.extras.map { ", \($0)" }.joined()
                 + (configuration.borderWeight.map { ", border weight \($0)" } ?? "")
-                + ", \(Threads.count) threads" + (processes > 1 ? " each" : "")))
+                + ", \(Threads.count) thread\(Threads.count == 1 ? "" : "s")" + (processes > 1 ? " each" : "")))
 
         var stopReason = "finished \(totalEpochs) epochs"
         var stepTimes: [Double] = []
@@ -180,16 +186,18 @@ public final class Trainer {
             return Double(step) / Double(max(totalSteps, 1))
         }
         var decay = makeDecay()
+        // A decaying schedule sets the rate before every step, from the run's progress.
+        func decayRate() { decay?.apply(to: optimizer, epoch: Int(runProgress() * Double(Self.scheduleResolution))) }
         while epoch < totalEpochs && step < totalSteps {
             epoch += 1
-            decay?.apply(to: optimizer, epoch: Int(runProgress() * Double(Self.scheduleResolution)))
+            decayRate()
             let epochRate = optimizer.learningRate
             let share = epochShare(of: training.samples.count, epoch: epoch, rank: rank, processes: processes)
             var stepInEpoch = 0
             var timedOut = false
             for batchStart in stride(from: 0, to: share.count, by: configuration.batchSize) {
                 guard step < totalSteps else { break }
-                if stepInEpoch > 0 { decay?.apply(to: optimizer, epoch: Int(runProgress() * Double(Self.scheduleResolution))) }
+                if stepInEpoch > 0 { decayRate() }
                 let stepStart = elapsed()
                 let batch = Batch(
                     augmenting: Array(share[batchStart..<min(batchStart + configuration.batchSize, share.count)]), of: training,
@@ -362,32 +370,6 @@ public final class Trainer {
         }
         try optimizerState.write(to: lastOptimizer)
         try checkpoint.write(to: runFolder.appendingPathComponent(File.last))
-    }
-
-    // MARK: Data
-
-    private func loadData() throws -> (SegmentationDataset, SegmentationDataset) {
-        guard let source = try configuration.trainingSource() else {
-            let training = SyntheticShapes.generate(
-                count: configuration.syntheticCount, size: configuration.syntheticSize, classes: configuration.classes,
-                style: configuration.syntheticShapes ?? .filled, seed: configuration.seed)
-            let validation = SyntheticShapes.generate(
-                count: max(8, configuration.syntheticCount / 8), size: configuration.syntheticSize, classes: configuration.classes,
-                style: configuration.syntheticShapes ?? .filled, seed: configuration.seed &+ 1_000_003)
-            return (training, validation)
-        }
-        let all = try source.load(classes: configuration.classes)
-        if let validationSource = try configuration.validationSource() {
-            let validation = try validationSource.load(classes: configuration.classes, mapping: all.mapping)
-            guard validation.channels == all.channels else {
-                throw TrainingError("\(validationSource): images have \(validation.channels) channel(s) but the training images have \(all.channels)")
-            }
-            return (all, validation)
-        }
-        guard all.samples.count >= 2 else {
-            throw TrainingError("\(source): needs at least 2 images to split off validation data (or pass --val)")
-        }
-        return all.split(validationFraction: configuration.validationFraction, seed: configuration.seed)
     }
 
     private func makeAugmentation(for training: SegmentationDataset) throws -> Augmentation {

@@ -85,6 +85,32 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
             masks: validationMaskStackPath, options: ("--val", "--val-images", "--val-masks"))
     }
 
+    /// The training and validation sets the options name: the folders or stacks, the
+    /// validation fraction split off the training data, or the synthetic shapes.
+    public func datasets() throws -> (SegmentationDataset, SegmentationDataset) {
+        guard let source = try trainingSource() else {
+            let training = SyntheticShapes.generate(
+                count: syntheticCount, size: syntheticSize, classes: classes,
+                style: syntheticShapes ?? .filled, seed: seed)
+            let validation = SyntheticShapes.generate(
+                count: max(8, syntheticCount / 8), size: syntheticSize, classes: classes,
+                style: syntheticShapes ?? .filled, seed: seed &+ 1_000_003)
+            return (training, validation)
+        }
+        let all = try source.load(classes: classes)
+        if let validationSource = try validationSource() {
+            let validation = try validationSource.load(classes: classes, mapping: all.mapping)
+            guard validation.channels == all.channels else {
+                throw TrainingError("\(validationSource): images have \(validation.channels) channel(s) but the training images have \(all.channels)")
+            }
+            return (all, validation)
+        }
+        guard all.samples.count >= 2 else {
+            throw TrainingError("\(source): needs at least 2 images to split off validation data (or pass --val)")
+        }
+        return all.split(validationFraction: validationFraction, seed: seed)
+    }
+
     /// The largest epoch, step and interval count accepted: 10^9, so that products of
     /// them with a dataset's steps per epoch never overflow.
     public static let maximumCount = 1_000_000_000
