@@ -8,7 +8,8 @@ import TesseraDistributed
 /// `last.safetensors` and `best.safetensors` with the optimizer state beside them. Every
 /// file is replaced atomically, so a killed run loses at most the epoch in progress, and
 /// ``init(configuration:resume:overwrite:communicator:progress:)`` with `resume`
-/// continues it exactly.
+/// continues it exactly. Each step's batch is cropped and augmented in the background
+/// during the step before (``Prefetch``).
 ///
 /// With a communicator, the processes of an MPI job train one model data-parallel
 /// (``DataParallel``): each epoch's shuffled order is shared and each process takes every
@@ -188,6 +189,23 @@ public final class Trainer {
         var decay = makeDecay()
         // A decaying schedule sets the rate before every step, from the run's progress.
         func decayRate() { decay?.apply(to: optimizer, epoch: Int(runProgress() * Double(Self.scheduleResolution))) }
+        // The batch of a step, with its border weights: made in the background during the
+        // step before (Prefetch), from seeds that depend on the epoch and positions alone.
+        let (seed, borderWeight, batchSize) = (configuration.seed, configuration.borderWeight, configuration.batchSize)
+        let prepare: @Sendable (Int, [(sample: Int, position: Int)]) -> (Batch, Tensor?) = { epoch, items in
+            let batch = Batch(augmenting: items, of: training, with: augmentation) { Trainer.streamSeed(seed, epoch, $0) }
+            return (batch, borderWeight.map { batch.weights(BorderWeights(w0: $0)) })
+        }
+        let prefetch = Prefetch<(Batch, Tensor?)>()
+        defer { prefetch.wait() }
+        // The epoch and images of the step after the one that starts at `batchStart`.
+        func following(_ epoch: Int, _ batchStart: Int, _ share: [(sample: Int, position: Int)]) -> (Int, [(sample: Int, position: Int)])? {
+            let start = batchStart + batchSize
+            if start < share.count { return (epoch, Array(share[start..<min(start + batchSize, share.count)])) }
+            guard epoch < totalEpochs else { return nil }
+            let next = epochShare(of: training.samples.count, epoch: epoch + 1, rank: rank, processes: processes)
+            return (epoch + 1, Array(next.prefix(batchSize)))
+        }
         while epoch < totalEpochs && step < totalSteps {
             epoch += 1
             decayRate()
@@ -199,11 +217,13 @@ public final class Trainer {
                 guard step < totalSteps else { break }
                 if stepInEpoch > 0 { decayRate() }
                 let stepStart = elapsed()
-                let batch = Batch(
-                    augmenting: Array(share[batchStart..<min(batchStart + configuration.batchSize, share.count)]), of: training,
-                    with: augmentation) { Self.streamSeed(configuration.seed, epoch, $0) }
+                let (batch, weights) = prefetch.take(step: step + 1) {
+                    prepare(epoch, Array(share[batchStart..<min(batchStart + batchSize, share.count)]))
+                }
+                if step + 1 < totalSteps, let (nextEpoch, nextItems) = following(epoch, batchStart, share) {
+                    prefetch.start(step: step + 2) { prepare(nextEpoch, nextItems) }
+                }
                 let items = batch.images.shape[0]
-                let weights = configuration.borderWeight.map { batch.weights(BorderWeights(w0: $0)) }
                 var logits = Tensor.zeros([1])
                 let lossFunction = { (model: UNet) -> Tensor in
                     logits = model.logits(batch.images)

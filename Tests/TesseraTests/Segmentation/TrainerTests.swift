@@ -101,6 +101,21 @@ struct TrainerTests {
         #expect(last.learningRate < 0.5 * configuration.learningRate && last.seconds >= 3)
     }
 
+    @Test("a prefetched batch is made in the background for the step it was started for, and only used there")
+    func prefetch() {
+        let prefetch = Prefetch<[Int]>()
+        let caller = pthread_self()
+        prefetch.start(step: 2) { [pthread_equal(pthread_self(), caller) == 0 ? 1 : 0] }
+        #expect(prefetch.take(step: 2) {
+            Issue.record("made again although it was prefetched")
+            return []
+        } == [1])
+        prefetch.start(step: 3) { [3] }
+        // Another step's value is made in place, and the one in flight is dropped.
+        #expect(prefetch.take(step: 4) { [4] } == [4])
+        #expect(prefetch.take(step: 3) { [-3] } == [-3])
+    }
+
     @Test("options that cannot work are rejected with the option named")
     func invalidConfiguration() {
         var configuration = TrainingConfiguration()
