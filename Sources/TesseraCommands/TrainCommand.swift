@@ -189,9 +189,11 @@ struct TrainCommand: ParsableCommand {
             configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(encoded))
         }
         let display = ProgressDisplay()
-        if auto { configuration = try planned(configuration, communicator: communicator, display: display) }
+        var datasets: (training: SegmentationDataset, validation: SegmentationDataset)?
+        if auto { (configuration, datasets) = try planned(configuration, communicator: communicator, display: display) }
         let summary = try Trainer(
-            configuration: configuration, resume: resume, overwrite: overwrite, communicator: communicator, progress: display.handle
+            configuration: configuration, resume: resume, overwrite: overwrite, communicator: communicator,
+            datasets: datasets, progress: display.handle
         ).run()
         guard (communicator?.rank ?? 0) == 0 else { return }
         let folder = summary.runFolder.path
@@ -205,15 +207,19 @@ struct TrainCommand: ParsableCommand {
 
     /// `configuration` with --auto's plan wherever the options left the choice open,
     /// printed with the reasons. Rank 0 plans (the step time it measures differs between
-    /// processes) and the others train with its plan.
+    /// processes) and the others train with its plan. Also returns the datasets rank 0
+    /// loaded for the fingerprint, which the plan does not change.
     private func planned(
         _ configuration: TrainingConfiguration, communicator: Communicator?, display: ProgressDisplay
-    ) throws -> TrainingConfiguration {
+    ) throws -> (TrainingConfiguration, (training: SegmentationDataset, validation: SegmentationDataset)?) {
         var planned = configuration
+        var datasets: (training: SegmentationDataset, validation: SegmentationDataset)?
         if (communicator?.rank ?? 0) == 0 {
             Threads.count = configuration.threads ?? CoreBudget.current.threads
             display.handle(.started(MachineReport.summary))
-            let fingerprint = DatasetFingerprint(try configuration.datasets().0)
+            let loaded = try configuration.datasets()
+            datasets = loaded
+            let fingerprint = DatasetFingerprint(loaded.0)
             let plan = TrainingPlan(
                 fingerprint: fingerprint, classes: configuration.classes, timeLimitMinutes: configuration.timeLimitMinutes,
                 secondsPerStep: TrainingPlan.measuredSecondsPerStep)
@@ -237,6 +243,6 @@ struct TrainCommand: ParsableCommand {
             let encoded = communicator.broadcast([UInt8](try JSONEncoder().encode(planned)))
             planned = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(encoded))
         }
-        return planned
+        return (planned, datasets)
     }
 }

@@ -48,7 +48,6 @@ public struct DatasetFingerprint: Sendable, Equatable {
         var (pixels, foreground, background, narrow) = (0, 0, 0, 0)
         var diameters: [Double] = []
         var analysed = 0
-        let border = BorderWeights(w0: 1)
         for sample in Swift.stride(from: 0, to: samples.count, by: stride).map({ samples[$0] }) {
             let (height, width, labels) = (sample.height, sample.width, sample.labels)
             analysed += 1
@@ -58,12 +57,8 @@ public struct DatasetFingerprint: Sendable, Equatable {
             let foregroundHere = objects.reduce(0) { $0 + $1.pixels.count }
             foreground += foregroundHere
             background += labels.count - foregroundHere
-            guard foregroundHere > 0, foregroundHere < labels.count else { continue }
-            // The weight map with w0 = 1 is the class weight plus exp(−(d1 + d2)²/2σ²).
-            let classWeight = Float(labels.count) / Float(2 * (labels.count - foregroundHere))
-            let threshold = exp(-Self.gapWidth * Self.gapWidth / (2 * border.sigma * border.sigma))
-            let weights = border.map(labels: labels, height: height, width: width)
-            narrow += zip(labels, weights).reduce(0) { $0 + ($1.0 == 0 && $1.1 - classWeight > threshold ? 1 : 0) }
+            guard objects.count > 1 else { continue }
+            narrow += BorderWeights().gaps(labels: labels, height: height, width: width).reduce(0) { $0 + ($1 < Self.gapWidth ? 1 : 0) }
         }
         foregroundFraction = pixels > 0 ? Double(foreground) / Double(pixels) : 0
         medianObjectDiameter = Self.median(diameters) ?? 0

@@ -21,13 +21,24 @@ public struct BorderWeights: Sendable, Equatable {
 
     /// The weight of every pixel of a `height`×`width` mask (row-major; 0 is background).
     public func map(labels: [Int32], height: Int, width: Int) -> [Float] {
-        require(labels.count == height * width, "BorderWeights: \(labels.count) labels for \(height)×\(width)")
         let count = labels.count
         let foreground = labels.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
         let classWeight: (Bool) -> Float = { isForeground in
             let share = Float(isForeground ? foreground : count - foreground) / Float(max(count, 1))
             return share > 0 ? 1 / (2 * share) : 1
         }
+        return zip(labels, gaps(labels: labels, height: height, width: width)).map { label, gap in
+            guard label == 0, gap.isFinite else { return classWeight(label != 0) }
+            return classWeight(false) + w0 * exp(-gap * gap / (2 * sigma * sigma))
+        }
+    }
+
+    /// `d1 + d2` of every background pixel of a `height`×`width` mask: the width of the gap
+    /// it lies in between its two nearest objects; infinity on objects, and where fewer than
+    /// two objects are within `4σ`.
+    public func gaps(labels: [Int32], height: Int, width: Int) -> [Float] {
+        require(labels.count == height * width, "BorderWeights: \(labels.count) labels for \(height)×\(width)")
+        let count = labels.count
         var nearest = [Float](repeating: .infinity, count: count), second = nearest
         let reach = Int((4 * sigma).rounded(.up))
         for object in Self.components(labels: labels, height: height, width: width) {
@@ -46,12 +57,7 @@ public struct BorderWeights: Sendable, Equatable {
                 }
             }
         }
-        return (0..<count).map { pixel in
-            let isForeground = labels[pixel] != 0
-            guard !isForeground, second[pixel].isFinite else { return classWeight(isForeground) }
-            let gap = nearest[pixel] + second[pixel]
-            return classWeight(false) + w0 * exp(-gap * gap / (2 * sigma * sigma))
-        }
+        return (0..<count).map { labels[$0] == 0 ? nearest[$0] + second[$0] : .infinity }
     }
 
     /// The 4-connected components of the foreground: their pixels and bounding boxes.

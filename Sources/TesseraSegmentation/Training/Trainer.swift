@@ -7,7 +7,7 @@ import TesseraDistributed
 /// and keeping the run folder up to date: `config.json`, `metrics.csv`, `curves.svg`,
 /// `last.safetensors` and `best.safetensors` with the optimizer state beside them. Every
 /// file is replaced atomically, so a killed run loses at most the epoch in progress, and
-/// ``init(configuration:resume:overwrite:communicator:progress:)`` with `resume`
+/// ``init(configuration:resume:overwrite:communicator:datasets:progress:)`` with `resume`
 /// continues it exactly. Each step's batch is cropped and augmented in the background
 /// during the step before (``Prefetch``).
 ///
@@ -22,6 +22,7 @@ public final class Trainer {
     private let resume: Bool
     private let overwrite: Bool
     private let communicator: Communicator?
+    private let datasets: (training: SegmentationDataset, validation: SegmentationDataset)?
     private let progress: (TrainingEvent) -> Void
     /// Steps between the checks that every process holds the same weights.
     private static let replicaCheckInterval = 50
@@ -37,10 +38,14 @@ public final class Trainer {
     ///   - overwrite: start a new run in a folder that holds one.
     ///   - communicator: the processes of a data-parallel job, every one running a trainer
     ///     with the same configuration; nil trains in this process alone.
+    ///   - datasets: the sets `configuration.datasets()` returns, when the caller has
+    ///     loaded them already; nil loads them.
     ///   - progress: receives events as training goes (on rank 0 only).
     public init(
         configuration: TrainingConfiguration, resume: Bool = false, overwrite: Bool = false,
-        communicator: Communicator? = nil, progress: @escaping (TrainingEvent) -> Void = { _ in }
+        communicator: Communicator? = nil,
+        datasets: (training: SegmentationDataset, validation: SegmentationDataset)? = nil,
+        progress: @escaping (TrainingEvent) -> Void = { _ in }
     ) throws {
         if let problem = configuration.problem { throw TrainingError(problem) }
         self.configuration = configuration
@@ -48,6 +53,7 @@ public final class Trainer {
         self.resume = resume
         self.overwrite = overwrite
         self.communicator = communicator
+        self.datasets = datasets
         let writes = (communicator?.rank ?? 0) == 0
         self.progress = writes ? progress : { _ in }
     }
@@ -75,7 +81,7 @@ public final class Trainer {
         progress(.started(MachineReport.summary))
         try communicator?.requireSame(configuration, named: "options")
 
-        let (training, validation) = try configuration.datasets()
+        let (training, validation) = try datasets ?? configuration.datasets()
         let augmentation = try makeAugmentation(for: training)
         var generator = RandomGenerator(seed: configuration.seed)
         let modelConfiguration = UNetConfiguration(
