@@ -49,8 +49,9 @@ struct ConvBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        Threads.count = threads
-        print(ConvBenchCommand.layerTable(width: width, depth: depth, size: size, batch: batch, threads: threads))
+        withExecutionContext(ExecutionContext(threads: threads)) {
+            print(ConvBenchCommand.layerTable(width: width, depth: depth, size: size, batch: batch, threads: threads))
+        }
     }
 
     /// The timing table of every distinct 3×3 convolution of a U-Net, with the totals line.

@@ -30,7 +30,11 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        Threads.count = threads ?? CoreBudget.current.threads
+        try withExecutionContext(ExecutionContext(threads: threads ?? CoreBudget.current.threads)) { try evaluate() }
+    }
+
+    /// The evaluation, with the context of --threads.
+    private func evaluate() throws {
         let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: model), classValues: classValues?.values)
         let source = try data.source()!
         let dataset = try source.load(classes: checkpoint.mapping.classes, mapping: checkpoint.mapping)

@@ -48,7 +48,6 @@ struct ExplainEncoderCommand: ParsableCommand {
     }
 
     func run() throws {
-        Threads.count = CoreBudget.current.threads
         let (training, validation): (SegmentationDataset, SegmentationDataset)
         if let data {
             (training, validation) = try FolderDataset.load(URL(fileURLWithPath: data), classes: classes).split(validationFraction: 0.2, seed: seed)
@@ -96,7 +95,6 @@ struct ExplainFiltersCommand: ParsableCommand {
     var out = "runs/explain"
 
     func run() throws {
-        Threads.count = CoreBudget.current.threads
         let (trained, initial) = try models()
         let folder = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -29,7 +29,11 @@ struct GemmBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        BLAS.threadCount = threads
+        withExecutionContext(ExecutionContext(threads: threads)) { measure() }
+    }
+
+    /// The table, with the context of --threads.
+    private func measure() {
         if !json {
             MachineReport.lines.forEach { print($0) }
             print("size      ms/call   GFLOP/s   (threads: \(threads))")

@@ -44,7 +44,11 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
-        Threads.count = threads ?? CoreBudget.current.threads
+        try withExecutionContext(ExecutionContext(threads: threads ?? CoreBudget.current.threads)) { try predict() }
+    }
+
+    /// The predictions, with the context of --threads.
+    private func predict() throws {
         let checkpoint = try Checkpoint.read(from: URL(fileURLWithPath: model), classValues: classValues?.values)
         let predictor = inference.predictor(for: checkpoint.model)
         let files = try inputFiles()

@@ -34,7 +34,11 @@ struct StepBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        Threads.count = threads
+        try withExecutionContext(ExecutionContext(threads: threads)) { try measure() }
+    }
+
+    /// The measurement, with the context of --threads.
+    private func measure() throws {
         let (_, _, size, batch) = config.shape
         var generator = RandomGenerator(seed: 0)
         let model = UNet(config.model, generator: &generator)

@@ -190,7 +190,13 @@ struct TrainCommand: ParsableCommand {
         }
         let display = ProgressDisplay()
         var datasets: (training: SegmentationDataset, validation: SegmentationDataset)?
-        if auto { (configuration, datasets) = try planned(configuration, communicator: communicator, display: display) }
+        if auto {
+            // Planning measures a step on the threads the run will train on.
+            let context = ExecutionContext(threads: configuration.threads ?? ExecutionContext.current.threads)
+            (configuration, datasets) = try withExecutionContext(context) {
+                try planned(configuration, communicator: communicator, display: display)
+            }
+        }
         let summary = try Trainer(
             configuration: configuration, resume: resume, overwrite: overwrite, communicator: communicator,
             datasets: datasets, progress: display.handle
@@ -215,7 +221,6 @@ struct TrainCommand: ParsableCommand {
         var planned = configuration
         var datasets: (training: SegmentationDataset, validation: SegmentationDataset)?
         if (communicator?.rank ?? 0) == 0 {
-            Threads.count = configuration.threads ?? CoreBudget.current.threads
             display.handle(.started(MachineReport.summary))
             let loaded = try configuration.datasets()
             datasets = loaded

@@ -7,13 +7,14 @@ import Foundation
 /// a base pointer, logical rows × columns, and a leading dimension (the distance between
 /// the starts of consecutive rows), which may exceed the column count for sub-matrices.
 public enum BLAS {
-    /// The number of threads OpenBLAS uses for one call (both cores by default).
-    public static var threadCount: Int {
-        get { Int(openblas_get_num_threads()) }
-        set {
-            require(newValue >= 1, "BLAS.threadCount: must be at least 1, got \(newValue)")
-            openblas_set_num_threads(Int32(newValue))
-        }
+    /// The number of threads OpenBLAS's last call ran on. Each call runs on the current
+    /// ``ExecutionContext``'s threads (see ``BLASThreads``).
+    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+
+    /// Runs `body`, which calls OpenBLAS or LAPACKE, on the current context's threads and
+    /// with the kernels loaded.
+    static func call<Result>(_ body: () throws -> Result) rethrows -> Result {
+        try BLASThreads.holding(ExecutionContext.currentThreads) { try BLASKernels.access.shared(body) }
     }
 
     /// The CPU core whose kernels OpenBLAS runs (e.g. "Haswell", "Cooperlake"); see
@@ -36,6 +37,24 @@ public enum BLAS {
     ///   - lda, ldb, ldc: leading dimensions of `A`, `B` and `C` as stored.
     ///   - beta: 0 overwrites `C` (its old contents are never read); 1 accumulates.
     public static func gemm(
+        transposeA: Bool = false, transposeB: Bool = false,
+        m: Int, n: Int, k: Int,
+        alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        BLASThreads.holding(ExecutionContext.currentThreads) {
+            gemmOnHeldThreads(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                beta: beta, c: c, ldc: ldc)
+        }
+    }
+
+    /// ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` on the thread
+    /// count that the caller holds with ``BLASThreads/holding(_:_:)``.
+    package static func gemmOnHeldThreads(
         transposeA: Bool = false, transposeB: Bool = false,
         m: Int, n: Int, k: Int,
         alpha: Float = 1,
@@ -68,7 +87,7 @@ public enum BLAS {
     ) {
         require(lda >= max(1, columns), "BLAS.gemv: lda \(lda) too small for [\(rows), \(columns)]")
         guard rows > 0 && columns > 0 else { return }
-        BLASKernels.access.shared { cblas_sgemv(
+        call { cblas_sgemv(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
             Int32(rows), Int32(columns), alpha, a, Int32(lda),
             x, Int32(incx), beta, y, Int32(incy)) }
@@ -79,18 +98,18 @@ public enum BLAS {
         count: Int, alpha: Float, x: UnsafePointer<Float>, incx: Int = 1,
         y: UnsafeMutablePointer<Float>, incy: Int = 1
     ) {
-        BLASKernels.access.shared { cblas_saxpy(Int32(count), alpha, x, Int32(incx), y, Int32(incy)) }
+        call { cblas_saxpy(Int32(count), alpha, x, Int32(incx), y, Int32(incy)) }
     }
 
     /// The dot product `xᵀ y` over `count` elements.
     public static func dot(
         count: Int, x: UnsafePointer<Float>, incx: Int = 1, y: UnsafePointer<Float>, incy: Int = 1
     ) -> Float {
-        BLASKernels.access.shared { cblas_sdot(Int32(count), x, Int32(incx), y, Int32(incy)) }
+        call { cblas_sdot(Int32(count), x, Int32(incx), y, Int32(incy)) }
     }
 
     /// `x *= alpha` over `count` elements.
     public static func scal(count: Int, alpha: Float, x: UnsafeMutablePointer<Float>, incx: Int = 1) {
-        BLASKernels.access.shared { cblas_sscal(Int32(count), alpha, x, Int32(incx)) }
+        call { cblas_sscal(Int32(count), alpha, x, Int32(incx)) }
     }
 }

@@ -55,7 +55,7 @@ public enum LinearAlgebra {
         factors.makeUnique()
         solution.makeUnique()
         var pivots = [Int32](repeating: 0, count: n)
-        let info = BLASKernels.access.shared { LAPACKE_sgesv(
+        let info = BLAS.call { LAPACKE_sgesv(
             LAPACK_ROW_MAJOR, Int32(n), Int32(rightHandSides),
             factors.storage.pointer, Int32(n), &pivots,
             solution.storage.pointer, Int32(rightHandSides)) }
@@ -86,7 +86,7 @@ public enum LinearAlgebra {
         var factors = a, work = b.reshaped([m, rightHandSides])
         factors.makeUnique()
         work.makeUnique()
-        let info = BLASKernels.access.shared { LAPACKE_sgels(
+        let info = BLAS.call { LAPACKE_sgels(
             LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "N")), Int32(m), Int32(n), Int32(rightHandSides),
             factors.storage.pointer, Int32(n), work.storage.pointer, Int32(rightHandSides)) }
         try check(info, operation: operation) { .rankDeficient(operation: operation, diagonalIndex: $0 - 1) }
@@ -116,7 +116,7 @@ public enum LinearAlgebra {
         let u = Tensor(uninitializedShape: [m, r])
         let s = Tensor(uninitializedShape: [r])
         let vt = Tensor(uninitializedShape: [r, n])
-        let info = BLASKernels.access.shared { LAPACKE_sgesdd(
+        let info = BLAS.call { LAPACKE_sgesdd(
             LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "S")), Int32(m), Int32(n),
             work.storage.pointer, Int32(n), s.storage.pointer,
             u.storage.pointer, Int32(r), vt.storage.pointer, Int32(n)) }
@@ -137,7 +137,7 @@ public enum LinearAlgebra {
         factors.makeUnique()
         var reflectorScales = [Float](repeating: 0, count: max(k, 1))
         try check(
-            BLASKernels.access.shared {
+            BLAS.call {
                 LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, Int32(m), Int32(n), factors.storage.pointer, Int32(n), &reflectorScales)
             },
             operation: operation) { _ in .invalidArgument(operation: operation, position: 0) }
@@ -154,7 +154,7 @@ public enum LinearAlgebra {
             (q.storage.pointer + row * k).update(from: factors.storage.pointer + row * n, count: k)
         }
         try check(
-            BLASKernels.access.shared {
+            BLAS.call {
                 LAPACKE_sorgqr(LAPACK_ROW_MAJOR, Int32(m), Int32(k), Int32(k), q.storage.pointer, Int32(k), &reflectorScales)
             },
             operation: operation) { _ in .invalidArgument(operation: operation, position: 0) }

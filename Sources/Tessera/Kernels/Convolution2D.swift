@@ -59,11 +59,11 @@ public enum Convolution2D {
     /// for the layer uses.
     public static func tileWidths(
         inputShape: [Int], weightShape: [Int], stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1, pass: Pass,
-        tuning: KernelTuning = .machine
+        context: ExecutionContext = .current
     ) -> [Int] {
         let g = geometry(inputShape: inputShape, weightShape: weightShape, stride: stride, padding: padding, dilation: dilation)
-        let sharing = Lowering.sharing(of: pass, geometry: g, factorChannels: weightShape[0], batch: inputShape[0], tuning: tuning)
-        return Lowering.tileWidths(geometry: g, batch: inputShape[0], sharing: sharing, tuning: tuning)
+        let sharing = Lowering.sharing(of: pass, geometry: g, factorChannels: weightShape[0], batch: inputShape[0], context: context)
+        return Lowering.tileWidths(geometry: g, batch: inputShape[0], sharing: sharing, context: context)
     }
 
     /// `dx = col2im(Wᵀ · dy)`, the gradient of the loss with respect to the input.

@@ -66,6 +66,9 @@ struct Lowering {
     let batch: Int
     let factorChannels: Int
     private let workspace: Workspace
+    /// The calling task's threads and the workspace's tuning, read once: the workers of a
+    /// pass see neither.
+    private let context: ExecutionContext
 
     /// - Parameter factorChannels: the channels of the factor tensor.
     init(geometry: ConvolutionGeometry, batch: Int, factorChannels: Int, workspace: Workspace) {
@@ -73,14 +76,8 @@ struct Lowering {
         self.batch = batch
         self.factorChannels = factorChannels
         self.workspace = workspace
+        self.context = ExecutionContext(threads: ExecutionContext.currentThreads, tuning: workspace.tuning)
     }
-
-    /// Held for the whole of every pass. A pass with tiles per core sets OpenBLAS (whose
-    /// thread count is one setting for the process) to one thread until it ends; no other
-    /// pass may run meanwhile, or its GEMMs would run on one thread too, and OpenBLAS's
-    /// AVX2 kernels round differently on one thread than on two: a training run would no
-    /// longer be reproducible.
-    private static let onePassAtATime = Mutex<Void>(())
 
     /// The tiles of one pass and the scratch each core lowers them into.
     private struct Tiling {
@@ -97,24 +94,24 @@ struct Lowering {
     /// when they share every tile, as they also do when the pass has a pointwise geometry
     /// or a single core).
     private static func placements(
-        _ sharing: Sharing, geometry g: ConvolutionGeometry, batch: Int, tuning: KernelTuning
+        _ sharing: Sharing, geometry g: ConvolutionGeometry, batch: Int, context: ExecutionContext
     ) -> (placements: [Placement], parts: Int) {
-        let parts = parts(sharing, geometry: g)
+        let parts = parts(sharing, geometry: g, threads: context.threads)
         guard parts > 1 else {
-            return (placements(geometry: g, batch: batch, tileElements: tuning.sharedTileElements), 1)
+            return (placements(geometry: g, batch: batch, tileElements: context.tuning.sharedTileElements), 1)
         }
-        return (placements(geometry: g, batch: batch, evenlyFor: parts, tileElements: tuning.coreTileElements), parts)
+        return (placements(geometry: g, batch: batch, evenlyFor: parts, tileElements: context.tuning.coreTileElements), parts)
     }
 
     /// How many cores take turns over the tiles of a pass shared as `sharing`.
-    private static func parts(_ sharing: Sharing, geometry g: ConvolutionGeometry) -> Int {
-        sharing == .tilesPerCore && !g.isPointwise ? Parallel.workerCount : 1
+    private static func parts(_ sharing: Sharing, geometry g: ConvolutionGeometry, threads: Int) -> Int {
+        sharing == .tilesPerCore && !g.isPointwise ? threads : 1
     }
 
     /// The tiles for `sharing` and each part's buffers.
     private func tiling(_ sharing: Sharing) -> Tiling {
         let g = geometry
-        let (placements, parts) = Self.placements(sharing, geometry: g, batch: batch, tuning: workspace.tuning)
+        let (placements, parts) = Self.placements(sharing, geometry: g, batch: batch, context: context)
         let width = placements.map { $0.width(outputWidth: g.outputSize.width) }.max() ?? 0
         guard !g.isPointwise else {
             let none = [UnsafeMutablePointer<Float>?](repeating: nil, count: parts)
@@ -132,7 +129,7 @@ struct Lowering {
     /// The leading dimension of a lowered column matrix whose tile is `width` pixels wide:
     /// its rows padded as the workspace lays them out (``KernelTuning/columnPadding``).
     private func columnStride(width: Int) -> Int {
-        width + workspace.tuning.columnPadding
+        width + context.tuning.columnPadding
     }
 
     /// How the batch is cut, tile by tile in order: whole images in groups as large as fit
@@ -181,8 +178,8 @@ struct Lowering {
     /// The width (pixels over all images) of every tile a pass shared as `sharing` cuts a
     /// batch into, in order: the N of each GEMM of a forward or backward-data pass, the K
     /// of each of a backward-weight pass.
-    static func tileWidths(geometry: ConvolutionGeometry, batch: Int, sharing: Sharing, tuning: KernelTuning) -> [Int] {
-        placements(sharing, geometry: geometry, batch: batch, tuning: tuning).placements.map {
+    static func tileWidths(geometry: ConvolutionGeometry, batch: Int, sharing: Sharing, context: ExecutionContext) -> [Int] {
+        placements(sharing, geometry: geometry, batch: batch, context: context).placements.map {
             $0.width(outputWidth: geometry.outputSize.width)
         }
     }
@@ -195,8 +192,8 @@ struct Lowering {
     private func forEachTile(
         of images: UnsafePointer<Float>, factors: Factors, sharing: Sharing, division: Division, _ body: (Tile) -> Void
     ) {
-        Self.onePassAtATime.withLock { _ in
-            let tiling = tiling(sharing)
+        let tiling = tiling(sharing)
+        BLASThreads.holding(tiling.parts > 1 ? 1 : context.threads) {
             forEachPlacement(of: tiling, division: division, imagesOnOneCore: false) { placement, part, loop in
                 if let columns = tiling.columnBuffers[part] { fillColumns(columns, of: images, at: placement, loop: loop) }
                 withTile(
@@ -213,8 +210,8 @@ struct Lowering {
     private func forEachTileScattered(
         into images: UnsafeMutablePointer<Float>, factors: UnsafePointer<Float>, sharing: Sharing, _ body: (Tile) -> Void
     ) {
-        Self.onePassAtATime.withLock { _ in
-            let tiling = tiling(sharing)
+        let tiling = tiling(sharing)
+        BLASThreads.holding(tiling.parts > 1 ? 1 : context.threads) {
             forEachPlacement(of: tiling, division: .firstFree, imagesOnOneCore: true) { placement, part, loop in
                 withTile(at: placement, of: tiling, part: part, columnsOf: images, factors: .read(factors), loop: loop, body)
                 if let columns = tiling.columnBuffers[part] { scatterColumns(columns, at: placement, onto: images, loop: loop) }
@@ -254,9 +251,6 @@ struct Lowering {
                 units.append(index..<index + 1)
             }
         }
-        let threads = BLAS.threadCount
-        BLAS.threadCount = 1
-        defer { BLAS.threadCount = threads }
         let nextUnit = Atomic<Int>(0)
         withoutActuallyEscaping(visit) { visit in
             nonisolated(unsafe) let visit = visit
@@ -281,7 +275,7 @@ struct Lowering {
         nonisolated(unsafe) let weight = weight
         forEachTile(of: images, factors: .written(output), sharing: .tilesPerCore, division: .firstFree) { tile in
             // F[R, P] = W[R, K] · cols[K, P]: M = R, N = P, K = K.
-            BLAS.gemm(
+            BLAS.gemmOnHeldThreads(
                 m: factorChannels, n: tile.width, k: geometry.columnRows,
                 a: weight, lda: geometry.columnRows,
                 b: tile.columns, ldb: tile.columnStride,
@@ -296,10 +290,10 @@ struct Lowering {
         _ factors: UnsafePointer<Float>, weight: UnsafePointer<Float>, scatteredInto images: UnsafeMutablePointer<Float>
     ) {
         let sharing = Self.sharing(
-            of: .inputGradient, geometry: geometry, factorChannels: factorChannels, batch: batch, tuning: workspace.tuning)
+            of: .inputGradient, geometry: geometry, factorChannels: factorChannels, batch: batch, context: context)
         forEachTileScattered(into: images, factors: factors, sharing: sharing) { tile in
             // cols[K, P] = W[R, K]ᵀ · F[R, P]: M = K, N = P, K = R, A transposed.
-            BLAS.gemm(
+            BLAS.gemmOnHeldThreads(
                 transposeA: true, m: geometry.columnRows, n: tile.width, k: factorChannels,
                 a: weight, lda: geometry.columnRows,
                 b: tile.factors, ldb: tile.factorStride,
@@ -318,8 +312,8 @@ struct Lowering {
     func sumOfProducts(columnsOf images: UnsafePointer<Float>, factors: UnsafePointer<Float>, shape: [Int]) -> Tensor {
         let count = factorChannels * geometry.columnRows
         let sharing = Self.sharing(
-            of: .weightGradient, geometry: geometry, factorChannels: factorChannels, batch: batch, tuning: workspace.tuning)
-        let parts = Self.parts(sharing, geometry: geometry)
+            of: .weightGradient, geometry: geometry, factorChannels: factorChannels, batch: batch, context: context)
+        let parts = Self.parts(sharing, geometry: geometry, threads: context.threads)
         let result = Tensor(uninitializedShape: shape)
         let otherSums = Tensor(uninitializedShape: [(parts - 1) * count])
         let started = UnsafeMutablePointer<Bool>.allocate(capacity: parts)
@@ -329,7 +323,7 @@ struct Lowering {
         nonisolated(unsafe) let startedParts = started
         forEachTile(of: images, factors: .read(factors), sharing: sharing, division: .fixedTurns) { tile in
             // W[R, K] (+)= F[R, P] · cols[K, P]ᵀ: M = R, N = K, K = P, B transposed.
-            BLAS.gemm(
+            BLAS.gemmOnHeldThreads(
                 transposeB: true, m: factorChannels, n: geometry.columnRows, k: tile.width,
                 a: tile.factors, lda: tile.factorStride,
                 b: tile.columns, ldb: tile.columnStride,
@@ -351,9 +345,9 @@ struct Lowering {
     /// the input gradient when the images divide evenly between the cores, since all tiles
     /// of one image, which scatter onto overlapping rows, must go to the same core.
     static func sharing(
-        of pass: Convolution2D.Pass, geometry: ConvolutionGeometry, factorChannels: Int, batch: Int, tuning: KernelTuning
+        of pass: Convolution2D.Pass, geometry: ConvolutionGeometry, factorChannels: Int, batch: Int, context: ExecutionContext
     ) -> Sharing {
-        let cores = Parallel.workerCount
+        let (cores, tuning) = (context.threads, context.tuning)
         switch pass {
         case .forward: return .tilesPerCore
         case .inputGradient: return batch % cores == 0 ? .tilesPerCore : .everyTile

@@ -7,13 +7,16 @@ import Foundation
 /// its own.
 public final class Workspace: @unchecked Sendable {
     private var storage = TensorStorage(count: 0)
-    /// The tile sizes and row padding of the column matrices lowered here.
-    public let tuning: KernelTuning
+    private let fixedTuning: KernelTuning?
 
-    /// A workspace whose lowering follows `tuning` (by default the machine's).
-    public init(tuning: KernelTuning = .machine) {
-        self.tuning = tuning
+    /// A workspace whose lowering follows `tuning`, or when nil the current
+    /// ``ExecutionContext``'s.
+    public init(tuning: KernelTuning? = nil) {
+        fixedTuning = tuning
     }
+
+    /// The tile sizes and row padding of the column matrices lowered here now.
+    public var tuning: KernelTuning { fixedTuning ?? ExecutionContext.current.tuning }
 
     /// A buffer of at least `count` floats; its contents are unspecified. Valid until the
     /// next call on this workspace.

@@ -6,7 +6,7 @@ public enum MachineReport {
         let version = BLAS.configuration.split(separator: " ").prefix(2).joined(separator: " ")
         return [
             "CPU: \(CPU.current.summary)",
-            "threads: \(Threads.count) (\(CoreBudget.current.summary))",
+            "threads: \(ExecutionContext.current.threads) (\(CoreBudget.current.summary))",
             "\(version): \(BLASKernels.current)",
         ]
     }

@@ -1,16 +1,13 @@
 import Dispatch
 import Foundation
 
-/// Splits loops over the cores: on ``WorkerPool``'s spinning workers, or with
+/// Splits loops over the current ``ExecutionContext``'s threads: on ``WorkerPool``'s spinning workers, or with
 /// `DispatchQueue.concurrentPerform` when the pool is already busy (a loop nested in a
 /// loop, or loops started on several threads at once).
 ///
 /// Work inside these loops must not call a multi-threaded GEMM: OpenBLAS's own threads
 /// and these workers would fight over the same two cores.
 package enum Parallel {
-    /// The number of workers a parallel loop uses.
-    nonisolated(unsafe) static var workerCount = max(1, CoreBudget.current.threads)
-
     /// One worker for every core but the caller's.
     static let pool = WorkerPool(workerCount: max(0, CoreBudget.current.threads - 1))
 
@@ -25,7 +22,7 @@ package enum Parallel {
 
     /// Runs `body(range)` on contiguous slices of `0..<count`, one slice per worker.
     package static func forEachRange(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
-        let chunks = min(workerCount, count / max(grain, 1))
+        let chunks = min(ExecutionContext.currentThreads, count / max(grain, 1))
         if chunks <= 1 {
             if count > 0 { body(0..<count) }
             return

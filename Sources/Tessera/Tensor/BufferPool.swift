@@ -37,15 +37,7 @@ package final class BufferPool: Sendable {
     /// A pool whose footprint limit is never below `minimumCacheBytes`.
     package init(minimumCacheBytes: Int = 256 << 20) {
         self.minimumCacheBytes = minimumCacheBytes
-        Self.keepLargeBlocksInHeap
     }
-
-    /// Other large blocks (index arrays, batches) stay in glibc's heap and are reused
-    /// there, instead of each getting a fresh, page-faulting `mmap`; set once per process.
-    private static let keepLargeBlocksInHeap: Void = {
-        _ = glibcMallopt(-3, 1 << 30)  // M_MMAP_THRESHOLD
-        _ = glibcMallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
-    }()
 
     /// A buffer of `byteCount` bytes aligned to `alignment` (at most a page), reused when
     /// one is cached.
@@ -137,6 +129,3 @@ package final class BufferPool: Sendable {
         return buffer
     }
 }
-
-@_silgen_name("mallopt")
-private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32

@@ -1,10 +1,12 @@
 import Dispatch
+import Tessera
 
 /// Makes the next step's value on a background thread while the current step computes,
 /// as PyTorch's DataLoader workers and nnU-Net's background augmenter do: cropping,
 /// augmentation and border weights stay off the step's critical path. The value of a step
 /// must depend on the step alone (the batch's seeds do), so that prefetching never changes
-/// what is trained on.
+/// what is trained on. The background thread computes with the ``ExecutionContext`` of the
+/// thread that starts it.
 package final class Prefetch<Value: Sendable>: @unchecked Sendable {
     private final class Slot: @unchecked Sendable { var value: Value? }
 
@@ -17,7 +19,8 @@ package final class Prefetch<Value: Sendable>: @unchecked Sendable {
     package func start(step: Int, _ make: @escaping @Sendable () -> Value) {
         wait()
         let (group, slot) = (DispatchGroup(), Slot())
-        queue.async(group: group) { slot.value = make() }
+        let context = ExecutionContext.current
+        queue.async(group: group) { slot.value = withExecutionContext(context, make) }
         pending = (step, group, slot)
     }
 

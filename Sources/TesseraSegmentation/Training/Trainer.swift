@@ -71,13 +71,18 @@ public final class Trainer {
         public static let best = "best.safetensors"
     }
 
-    /// Runs training to the end (epochs, steps or time limit) and returns the summary.
+    /// Runs training to the end (epochs, steps or time limit) and returns the summary, on
+    /// the configuration's threads (by default, the current ``ExecutionContext``'s).
     public func run() throws -> TrainingSummary {
+        let threads = configuration.threads ?? ExecutionContext.current.threads
+        return try withExecutionContext(ExecutionContext(threads: threads)) { try train() }
+    }
+
+    private func train() throws -> TrainingSummary {
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         let (rank, processes) = (communicator?.rank ?? 0, communicator?.size ?? 1)
         let writes = rank == 0
-        Threads.count = configuration.threads ?? CoreBudget.current.threads
         progress(.started(MachineReport.summary))
         try communicator?.requireSame(configuration, named: "options")
 
@@ -177,7 +182,7 @@ public final class Trainer {
                 + "\(training.samples.count) images (\(try configuration.trainingSource().map(String.init(describing:)) ?? "synthetic shapes")), validating on \(validation.samples.count); "
                 + "\(stepsText) of \(batchText)" + (augmentation.cropSize.map { ", crops \($0)²" } ?? "") + augmentation.extras.map { ", \($0)" }.joined()
                 + (configuration.borderWeight.map { ", border weight \($0)" } ?? "")
-                + ", \(Threads.count) thread\(Threads.count == 1 ? "" : "s")" + (processes > 1 ? " each" : "")))
+                + ", \(ExecutionContext.current.threads) thread\(ExecutionContext.current.threads == 1 ? "" : "s")" + (processes > 1 ? " each" : "")))
 
         var stopReason = "finished \(totalEpochs) epochs"
         var stepTimes: [Double] = []

@@ -56,13 +56,17 @@ struct GemmTests {
         #expect(z == [-1.5, -2.5, -3.5])
     }
 
-    @Test("the OpenBLAS thread count can be set and read back")
+    @Test("each GEMM runs on its execution context's threads")
     func threadCount() {
-        let original = BLAS.threadCount
-        BLAS.threadCount = 1
-        #expect(BLAS.threadCount == 1)
-        BLAS.threadCount = original
-        #expect(BLAS.threadCount == original)
+        let a = [Float](repeating: 1, count: 4), b = a
+        var c = [Float](repeating: 0, count: 4)
+        for threads in [1, 2, 1] {
+            withExecutionContext(ExecutionContext(threads: threads)) {
+                BLAS.gemm(m: 2, n: 2, k: 2, a: a, lda: 2, b: b, ldb: 2, c: &c, ldc: 2)
+                #expect(BLAS.threadCount == threads)
+            }
+        }
+        #expect(c == [2, 2, 2, 2])
     }
 
     @Test("OpenBLAS names the core whose kernels it runs, as OPENBLAS_CORETYPE forces it when set")
