@@ -1,6 +1,7 @@
 import Foundation
 
-/// Runs the `tessera` command that the test build produced beside the test bundle.
+/// Runs the `tessera` command that the test build produced beside the test bundle, or
+/// another program.
 enum TesseraProcess {
     struct Result {
         let status: Int32
@@ -10,9 +11,15 @@ enum TesseraProcess {
     /// `tessera arguments…` with this process's environment; its standard output and
     /// standard error together.
     static func run(_ arguments: [String]) throws -> Result {
+        try run(executable, arguments)
+    }
+
+    /// `program arguments…` in `folder` (default: this process's), as ``run(_:)``.
+    static func run(_ program: URL, _ arguments: [String], in folder: URL? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = try executable
+        process.executableURL = program
         process.arguments = arguments
+        if let folder { process.currentDirectoryURL = folder }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
