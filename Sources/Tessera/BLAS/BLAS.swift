@@ -45,31 +45,13 @@ public enum BLAS {
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        BLASThreads.holding(ExecutionContext.currentThreads) {
-            gemmOnHeldThreads(
-                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                beta: beta, c: c, ldc: ldc)
-        }
-    }
-
-    /// ``gemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` on the thread
-    /// count that the caller holds with ``BLASThreads/holding(_:_:)``.
-    package static func gemmOnHeldThreads(
-        transposeA: Bool = false, transposeB: Bool = false,
-        m: Int, n: Int, k: Int,
-        alpha: Float = 1,
-        a: UnsafePointer<Float>, lda: Int,
-        b: UnsafePointer<Float>, ldb: Int,
-        beta: Float = 0,
-        c: UnsafeMutablePointer<Float>, ldc: Int
-    ) {
         require(m >= 0 && n >= 0 && k >= 0, "BLAS.gemm: negative size m=\(m) n=\(n) k=\(k)")
         require(lda >= max(1, transposeA ? m : k), "BLAS.gemm: lda \(lda) too small for op(A) [\(m), \(k)]")
         require(ldb >= max(1, transposeB ? k : n), "BLAS.gemm: ldb \(ldb) too small for op(B) [\(k), \(n)]")
         require(ldc >= max(1, n), "BLAS.gemm: ldc \(ldc) too small for C [\(m), \(n)]")
         guard m > 0 && n > 0 else { return }
         BLASKernels.noticeOnce
-        BLASKernels.access.shared { cblas_sgemm(
+        call { cblas_sgemm(
             CblasRowMajor,
             transposeA ? CblasTrans : CblasNoTrans,
             transposeB ? CblasTrans : CblasNoTrans,

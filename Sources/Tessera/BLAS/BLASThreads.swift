@@ -11,9 +11,10 @@ import Glibc
 /// speed: OpenBLAS's kernels round differently on one thread than on several, so a
 /// training run would no longer be reproducible.
 ///
-/// A convolution pass whose cores take tiles of their own holds the count at 1 for the
-/// whole pass and calls ``BLAS/gemmOnHeldThreads(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
-/// from its workers: a holder must not ask again for another count, or it would wait for
+/// A convolution pass holds the count its GEMMs ask for over the whole pass: 1 when its
+/// cores take tiles of their own (each part of a parallel loop computes in a context of
+/// one thread), so that OpenBLAS is not switched back and forth between its GEMMs. A
+/// holder must not ask again for another count on the same thread, or it would wait for
 /// itself.
 package enum BLASThreads {
     private static let gate = Gate()

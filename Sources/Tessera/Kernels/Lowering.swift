@@ -275,7 +275,7 @@ struct Lowering {
         nonisolated(unsafe) let weight = weight
         forEachTile(of: images, factors: .written(output), sharing: .tilesPerCore, division: .firstFree) { tile in
             // F[R, P] = W[R, K] · cols[K, P]: M = R, N = P, K = K.
-            BLAS.gemmOnHeldThreads(
+            BLAS.gemm(
                 m: factorChannels, n: tile.width, k: geometry.columnRows,
                 a: weight, lda: geometry.columnRows,
                 b: tile.columns, ldb: tile.columnStride,
@@ -293,7 +293,7 @@ struct Lowering {
             of: .inputGradient, geometry: geometry, factorChannels: factorChannels, batch: batch, context: context)
         forEachTileScattered(into: images, factors: factors, sharing: sharing) { tile in
             // cols[K, P] = W[R, K]ᵀ · F[R, P]: M = K, N = P, K = R, A transposed.
-            BLAS.gemmOnHeldThreads(
+            BLAS.gemm(
                 transposeA: true, m: geometry.columnRows, n: tile.width, k: factorChannels,
                 a: weight, lda: geometry.columnRows,
                 b: tile.factors, ldb: tile.factorStride,
@@ -323,7 +323,7 @@ struct Lowering {
         nonisolated(unsafe) let startedParts = started
         forEachTile(of: images, factors: .read(factors), sharing: sharing, division: .fixedTurns) { tile in
             // W[R, K] (+)= F[R, P] · cols[K, P]ᵀ: M = R, N = K, K = P, B transposed.
-            BLAS.gemmOnHeldThreads(
+            BLAS.gemm(
                 transposeB: true, m: factorChannels, n: geometry.columnRows, k: tile.width,
                 a: tile.factors, lda: tile.factorStride,
                 b: tile.columns, ldb: tile.columnStride,

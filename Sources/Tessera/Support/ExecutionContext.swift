@@ -15,17 +15,24 @@ public struct ExecutionContext: Sendable, Equatable {
         self.tuning = tuning
     }
 
-    /// The context of the calling task, or the machine's.
-    public static var current: ExecutionContext { installed ?? machine }
+    /// The context of the calling task, or the machine's; with one thread in a part of a
+    /// parallel loop, whose other parts keep the other threads busy.
+    public static var current: ExecutionContext {
+        var context = installed ?? machine
+        if isInsideParallelPart { context.threads = 1 }
+        return context
+    }
 
     /// The machine's context, as it stands now (its tuning follows the kernels OpenBLAS
     /// runs, which ``BLASKernels/chooseForCPU()`` may change).
     public static var machine: ExecutionContext { ExecutionContext() }
 
     /// ``current``'s thread count, without working out its tuning.
-    static var currentThreads: Int { installed?.threads ?? CoreBudget.current.threads }
+    static var currentThreads: Int { isInsideParallelPart ? 1 : installed?.threads ?? CoreBudget.current.threads }
 
     @TaskLocal static var installed: ExecutionContext?
+    /// Whether the calling thread runs a part of a parallel loop (see ``Parallel``).
+    @TaskLocal static var isInsideParallelPart = false
 }
 
 /// Runs `body` with `context` as ``ExecutionContext/current``, for it and the tasks it

@@ -1,12 +1,13 @@
 import Dispatch
 import Foundation
 
-/// Splits loops over the current ``ExecutionContext``'s threads: on ``WorkerPool``'s spinning workers, or with
-/// `DispatchQueue.concurrentPerform` when the pool is already busy (a loop nested in a
-/// loop, or loops started on several threads at once).
+/// Splits loops over the current ``ExecutionContext``'s threads: on ``WorkerPool``'s
+/// spinning workers, or with `DispatchQueue.concurrentPerform` when the pool is already
+/// busy (loops started on several threads at once).
 ///
-/// Work inside these loops must not call a multi-threaded GEMM: OpenBLAS's own threads
-/// and these workers would fight over the same two cores.
+/// Each part of a loop runs in a context of one thread, so that a GEMM or a loop inside
+/// it runs on the thread it is on: OpenBLAS's own threads and these workers would
+/// otherwise fight over the same cores.
 package enum Parallel {
     /// One worker for every core but the caller's.
     static let pool = WorkerPool(workerCount: max(0, CoreBudget.current.threads - 1))
@@ -29,7 +30,11 @@ package enum Parallel {
         }
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let body = body
-            nonisolated(unsafe) let slice = { (chunk: Int) in body((count * chunk / chunks)..<(count * (chunk + 1) / chunks)) }
+            nonisolated(unsafe) let slice = { (chunk: Int) in
+                ExecutionContext.$isInsideParallelPart.withValue(true) {
+                    body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
+                }
+            }
             if chunks <= pool.workerCount + 1 && pool.run(parts: chunks, slice) { return }
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                 CorePinning.pinWorkerOnFirstUse()
