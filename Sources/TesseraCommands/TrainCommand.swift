@@ -189,10 +189,11 @@ struct TrainCommand: ParsableCommand {
             configuration = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(encoded))
         }
         let display = ProgressDisplay()
-        var datasets: (training: SegmentationDataset, validation: SegmentationDataset)?
+        var datasets: Trainer.Datasets?
         if auto {
             // Planning measures a step on the threads the run will train on.
-            let context = ExecutionContext(threads: configuration.threads ?? ExecutionContext.current.threads)
+            var context = ExecutionContext.current
+            context.threads = configuration.threads ?? context.threads
             (configuration, datasets) = try withExecutionContext(context) {
                 try planned(configuration, communicator: communicator, display: display)
             }
@@ -217,9 +218,9 @@ struct TrainCommand: ParsableCommand {
     /// loaded for the fingerprint, which the plan does not change.
     private func planned(
         _ configuration: TrainingConfiguration, communicator: Communicator?, display: ProgressDisplay
-    ) throws -> (TrainingConfiguration, (training: SegmentationDataset, validation: SegmentationDataset)?) {
+    ) throws -> (TrainingConfiguration, Trainer.Datasets?) {
         var planned = configuration
-        var datasets: (training: SegmentationDataset, validation: SegmentationDataset)?
+        var datasets: Trainer.Datasets?
         if (communicator?.rank ?? 0) == 0 {
             display.handle(.started(MachineReport.summary))
             let loaded = try configuration.datasets()

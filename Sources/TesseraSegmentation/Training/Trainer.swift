@@ -17,12 +17,14 @@ import TesseraDistributed
 /// processes and their counts summed. Only rank 0 writes the run folder and reports
 /// progress.
 public final class Trainer {
+    /// A training set and its validation set.
+    public typealias Datasets = (training: SegmentationDataset, validation: SegmentationDataset)
     public let configuration: TrainingConfiguration
     public let runFolder: URL
     private let resume: Bool
     private let overwrite: Bool
     private let communicator: Communicator?
-    private let datasets: (training: SegmentationDataset, validation: SegmentationDataset)?
+    private let datasets: Datasets?
     private let progress: (TrainingEvent) -> Void
     /// Steps between the checks that every process holds the same weights.
     private static let replicaCheckInterval = 50
@@ -44,7 +46,7 @@ public final class Trainer {
     public init(
         configuration: TrainingConfiguration, resume: Bool = false, overwrite: Bool = false,
         communicator: Communicator? = nil,
-        datasets: (training: SegmentationDataset, validation: SegmentationDataset)? = nil,
+        datasets: Datasets? = nil,
         progress: @escaping (TrainingEvent) -> Void = { _ in }
     ) throws {
         if let problem = configuration.problem { throw TrainingError(problem) }
@@ -71,11 +73,12 @@ public final class Trainer {
         public static let best = "best.safetensors"
     }
 
-    /// Runs training to the end (epochs, steps or time limit) and returns the summary, on
-    /// the configuration's threads (by default, the current ``ExecutionContext``'s).
+    /// Runs training to the end (epochs, steps or time limit) and returns the summary, in
+    /// the current ``ExecutionContext`` with the configuration's threads, if it names them.
     public func run() throws -> TrainingSummary {
-        let threads = configuration.threads ?? ExecutionContext.current.threads
-        return try withExecutionContext(ExecutionContext(threads: threads)) { try train() }
+        var context = ExecutionContext.current
+        context.threads = configuration.threads ?? context.threads
+        return try withExecutionContext(context) { try train() }
     }
 
     private func train() throws -> TrainingSummary {
