@@ -49,11 +49,18 @@ struct DistributedTrainingTests {
         #expect(two.status == 0, "\(two.output)")
         #expect(two.output.contains("the weights are bit-identical on all 2 processes"))
 
+        // The per-block gradient norms (the columns after val_accuracy) get a looser bound:
+        // the loss is continuous in the weights but its gradient is not. Where rounding
+        // moves a pre-activation across ReLU's kink, or changes the winner of a near-tie in
+        // max pooling, that pixel's gradient switches on or off. After 20 steps this moved
+        // block norms by up to 1e-3 (AMD EPYC, Cooperlake kernels) while losses, metrics and
+        // weights stayed within 1e-4.
         let (rows, parallelRows) = (try Self.metrics(single), try Self.metrics(parallel))
         #expect(rows.count == 5 && parallelRows.count == rows.count)
         for (row, parallelRow) in zip(rows, parallelRows) {
-            for (value, parallelValue) in zip(row, parallelRow) {
-                #expect(abs(value - parallelValue) <= 1e-4 * abs(value) + 1e-6, "metrics \(row) and \(parallelRow)")
+            for (column, (value, parallelValue)) in zip(row, parallelRow).enumerated() {
+                let tolerance = column < 8 ? 1e-4 : 1e-2
+                #expect(abs(value - parallelValue) <= tolerance * abs(value) + 1e-6, "metrics \(row) and \(parallelRow)")
             }
         }
         let weights = try SafeTensors.read(from: single.appendingPathComponent("last.safetensors"))
