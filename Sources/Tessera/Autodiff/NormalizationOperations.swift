@@ -34,9 +34,10 @@ public func batchNorm(
 /// `bias` per channel (`[C]`, either may be nil), as PyTorch's `group_norm`
 /// (differentiable with respect to input, weight and bias).
 public func groupNorm(_ input: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5) -> Tensor {
-    require(
+    guard checkShape(
         input.rank >= 2 && groups > 0 && input.shape[1] % groups == 0 && input.shape[1] > 0,
         "group_norm: input \(input.shape) needs [N, C, …] with C a positive multiple of \(groups) groups")
+    else { return Tensor.zeros(input.shape) }
     let (batch, channels, plane) = (input.shape[0], input.shape[1], input.shape.dropFirst(2).reduce(1, *))
     let layout = RowNormalization.Layout(rows: batch * groups, length: channels / groups * plane, groups: groups, span: plane)
     return rowNormalized(input, layout: layout, weight: weight, bias: bias, epsilon: epsilon)
@@ -48,9 +49,10 @@ public func groupNorm(_ input: Tensor, groups: Int, weight: Tensor?, bias: Tenso
 /// (differentiable with respect to input, weight and bias).
 public func layerNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?, epsilon: Float = 1e-5) -> Tensor {
     let length = normalizedShape.reduce(1, *)
-    require(
+    guard checkShape(
         !normalizedShape.isEmpty && length > 0 && Array(input.shape.suffix(normalizedShape.count)) == normalizedShape,
         "layer_norm: input \(input.shape) does not end in the normalized shape \(normalizedShape)")
+    else { return Tensor.zeros(input.shape) }
     let layout = RowNormalization.Layout(rows: input.count / length, length: length, groups: 1, span: 1)
     return rowNormalized(input, layout: layout, weight: weight, bias: bias, epsilon: epsilon)
 }

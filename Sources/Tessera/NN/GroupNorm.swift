@@ -17,6 +17,10 @@ public final class GroupNorm: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        groupNorm(input, groups: groups, weight: weight?.value, bias: bias?.value, epsilon: epsilon)
+        if let channels = weight?.value.count {
+            guard checkShape(input.rank >= 2 && input.shape[1] == channels, "GroupNorm: input \(input.shape) needs [N, \(channels), …]")
+            else { return Tensor.zeros(input.shape) }
+        }
+        return groupNorm(input, groups: groups, weight: weight?.value, bias: bias?.value, epsilon: epsilon)
     }
 }

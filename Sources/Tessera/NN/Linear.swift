@@ -10,6 +10,10 @@ public final class Linear: Module, UnaryLayer {
     }
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        linear(input, weight: weight.value, bias: bias?.value)
+        let (outputs, inputs) = (weight.value.shape[0], weight.value.shape[1])
+        guard checkShape(input.rank == 2 && input.shape[1] == inputs, "Linear: input \(input.shape) needs [N, \(inputs)]") else {
+            return Tensor.zeros([input.rank >= 1 ? input.shape[0] : 1, outputs])
+        }
+        return linear(input, weight: weight.value, bias: bias?.value)
     }
 }

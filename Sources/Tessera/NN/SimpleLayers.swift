@@ -64,7 +64,9 @@ public final class GlobalAvgPool2d: Module, UnaryLayer {
     public override init() {}
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        require(input.rank == 4, "GlobalAvgPool2d: expected [N, C, H, W], got \(input.shape)")
+        guard checkShape(input.rank == 4, "GlobalAvgPool2d: expected [N, C, H, W], got \(input.shape)") else {
+            return Tensor.zeros(Array(input.shape.prefix(2)))
+        }
         return input.flattened(fromAxis: 2).mean(alongAxis: 2)
     }
 }
@@ -75,7 +77,7 @@ public final class Flatten: Module, UnaryLayer {
     public override init() {}
 
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        require(input.rank >= 1, "Flatten: expected [N, …], got \(input.shape)")
+        guard checkShape(input.rank >= 1, "Flatten: expected [N, …], got \(input.shape)") else { return Tensor.zeros([1, 1]) }
         return input.flattened(fromAxis: 1)
     }
 }

@@ -80,7 +80,10 @@ extension Tensor {
     private static func broadcasting(
         _ lhs: Tensor, _ rhs: Tensor, _ symbol: String, _ operation: (Tensor, Tensor) -> Tensor
     ) -> Tensor {
-        let shape = broadcastShape(lhs.shape, rhs.shape, operation: "Tensor \(symbol)")
+        let (shape, fits) = alignedShape(lhs.shape, rhs.shape)
+        guard checkShape(fits, broadcastFailure(lhs.shape, rhs.shape, operation: "Tensor \(symbol)")) else {
+            return Tensor.zeros(shape)
+        }
         return operation(lhs.expanded(to: shape), rhs.expanded(to: shape))
     }
 

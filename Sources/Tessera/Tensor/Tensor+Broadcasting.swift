@@ -3,15 +3,23 @@ extension Tensor {
     /// aligned at their last dimension, and each pair of dimensions must be equal or one of
     /// them 1 (a missing dimension counts as 1).
     public static func broadcastShape(_ a: [Int], _ b: [Int], operation: String = "broadcast") -> [Int] {
+        let (shape, fits) = alignedShape(a, b)
+        require(fits, broadcastFailure(a, b, operation: operation))
+        return shape
+    }
+
+    /// The larger of each pair of dimensions of `a` and `b` aligned at their last, and
+    /// whether every pair broadcasts (equal, or one of them 1).
+    static func alignedShape(_ a: [Int], _ b: [Int]) -> (shape: [Int], fits: Bool) {
         let rank = Swift.max(a.count, b.count)
         let left = [Int](repeating: 1, count: rank - a.count) + a
         let right = [Int](repeating: 1, count: rank - b.count) + b
-        return zip(left, right).map { l, r in
-            require(
-                l == r || l == 1 || r == 1,
-                "\(operation): shapes \(a) and \(b) do not broadcast (each dimension, counted from the last, must be equal or 1)")
-            return l == 1 ? r : l
-        }
+        let fits = zip(left, right).allSatisfy { l, r in l == r || l == 1 || r == 1 }
+        return (zip(left, right).map { l, r in l == 1 ? r : r == 1 ? l : Swift.max(l, r) }, fits)
+    }
+
+    static func broadcastFailure(_ a: [Int], _ b: [Int], operation: String) -> String {
+        "\(operation): shapes \(a) and \(b) do not broadcast (each dimension, counted from the last, must be equal or 1)"
     }
 
     /// The tensor repeated along its size-1 (and missing leading) dimensions to `shape`

@@ -12,8 +12,10 @@ extension Tensor {
         case (1, 2):
             return reshaped([1, count]).matmul(other).reshaped([other.shape[1]])
         case (2, 2), (3, 3):
-            require(
-                rank == 2 || shape[0] == other.shape[0], "matmul: batch sizes differ: \(shape) · \(other.shape)")
+            let (m, k, otherK, n) = (shape[rank - 2], shape[rank - 1], other.shape[rank - 2], other.shape[rank - 1])
+            guard checkShape(rank == 2 || shape[0] == other.shape[0], "matmul: batch sizes differ: \(shape) · \(other.shape)"),
+                  checkShape(k == otherK, "matmul: inner dimensions differ: \(shape) · \(other.shape)")
+            else { return Tensor.zeros(rank == 2 ? [m, n] : [shape[0], m, n]) }
             let (a, b) = (detached(), other.detached())
             return Tape.record(Tensor.product(self, other), inputs: [self, other]) { gradient in
                 // C = A·B ⇒ dA = dC·Bᵀ, dB = Aᵀ·dC (per batch entry).
@@ -22,7 +24,8 @@ extension Tensor {
         case (3, 2):
             return reshaped([shape[0] * shape[1], shape[2]]).matmul(other).reshaped([shape[0], shape[1], other.shape[1]])
         default:
-            fatalError("matmul: expected ranks 2·2, 3·3, 3·2, 2·1 or 1·2, got \(shape) · \(other.shape)")
+            _ = checkShape(false, "matmul: expected ranks 2·2, 3·3, 3·2, 2·1 or 1·2, got \(shape) · \(other.shape)")
+            return Tensor.zeros(shape)
         }
     }
 

@@ -70,9 +70,10 @@ public struct Tensor: Sendable {
     public func reshaped(_ newShape: [Int]) -> Tensor {
         var result = self
         let newCount = Tensor.elementCount(of: newShape)
-        require(
+        guard checkShape(
             newCount == count,
             "reshaped: cannot view shape \(shape) (\(count) elements) as \(newShape) (\(newCount) elements)")
+        else { return Tensor.zeros(newShape) }
         result.shape = newShape
         result.node = nil
         let originalShape = shape
