@@ -53,8 +53,8 @@ struct DistributedTrainingTests {
         // the loss is continuous in the weights but its gradient is not. Where rounding
         // moves a pre-activation across ReLU's kink, or changes the winner of a near-tie in
         // max pooling, that pixel's gradient switches on or off. After 20 steps this moved
-        // block norms by up to 1e-3 (AMD EPYC, Cooperlake kernels) while losses, metrics and
-        // weights stayed within 1e-4.
+        // block norms by up to 1e-3 (AMD EPYC, Cooperlake kernels) while losses and metrics
+        // stayed within 1e-4.
         let (rows, parallelRows) = (try Self.metrics(single), try Self.metrics(parallel))
         #expect(rows.count == 5 && parallelRows.count == rows.count)
         for (row, parallelRow) in zip(rows, parallelRows) {
@@ -66,10 +66,13 @@ struct DistributedTrainingTests {
         let weights = try SafeTensors.read(from: single.appendingPathComponent("last.safetensors"))
         let parallelWeights = try SafeTensors.read(from: parallel.appendingPathComponent("last.safetensors"))
         #expect(Set(weights.tensors.keys) == Set(parallelWeights.tensors.keys))
+        // Weights within 1e-3 of their scale: the rounding differences above reached 4e-4
+        // under OpenBLAS's Haswell kernels (batch norm biases, which start at 0), while
+        // per-process batch norm, the mistake this test is for, ends 4e-2 away.
         for (name, tensor) in weights.tensors {
             let scale = max(tensor.scalars.map(abs).max() ?? 0, 1e-2)
             let difference = tensor.maximumAbsoluteDifference(to: parallelWeights.tensors[name]!)
-            #expect(difference <= 1e-4 * scale, "\(name): \(difference) of \(scale)")
+            #expect(difference <= 1e-3 * scale, "\(name): \(difference) of \(scale)")
         }
     }
 
