@@ -2,10 +2,11 @@ extension Tensor {
     /// The entries `range` of the first dimension, as PyTorch's `x[a:b]` (differentiable:
     /// the gradient is zero outside the range). Copies.
     public subscript(_ range: Range<Int>) -> Tensor {
-        require(rank >= 1, "Tensor[\(range)]: a tensor of shape [] has no rows")
-        require(
-            range.lowerBound >= 0 && range.upperBound <= shape[0],
-            "Tensor[\(range.lowerBound)..<\(range.upperBound)]: out of range for shape \(shape)")
+        guard checkShape(rank >= 1, "Tensor[\(range)]: a tensor of shape [] has no rows"),
+              checkShape(
+                  range.lowerBound >= 0 && range.upperBound <= shape[0],
+                  "Tensor[\(range.lowerBound)..<\(range.upperBound)]: out of range for shape \(shape)")
+        else { return Tensor.zeros([range.count] + shape.dropFirst()) }
         return rows(at: Array(range))
     }
 
@@ -13,9 +14,10 @@ extension Tensor {
     /// PyTorch's `index_select(0, indices)` (differentiable: repeated rows add their
     /// gradients). Copies.
     public func rows(at indices: [Int]) -> Tensor {
-        require(rank >= 1, "Tensor.rows(at:): a tensor of shape [] has no rows")
+        guard checkShape(rank >= 1, "Tensor.rows(at:): a tensor of shape [] has no rows") else { return Tensor.zeros([indices.count]) }
         for index in indices {
-            require(index >= 0 && index < shape[0], "Tensor.rows(at:): row \(index) out of range for shape \(shape)")
+            guard checkShape(index >= 0 && index < shape[0], "Tensor.rows(at:): row \(index) out of range for shape \(shape)")
+            else { return Tensor.zeros([indices.count] + shape.dropFirst()) }
         }
         let rowLength = count / Swift.max(shape[0], 1)
         var resultShape = shape
@@ -39,9 +41,10 @@ extension Tensor {
     /// The dimensions reordered: dimension `i` of the result is dimension `axes[i]` of this
     /// tensor, as PyTorch's `permute` (differentiable). Copies.
     public func permuted(_ axes: [Int]) -> Tensor {
-        require(
+        guard checkShape(
             axes.sorted() == Array(0..<rank),
             "Tensor.permuted(\(axes)): expected an ordering of the axes 0..<\(rank) of shape \(shape)")
+        else { return Tensor.zeros(shape) }
         if axes == Array(0..<rank) { return self }
         let resultShape = axes.map { shape[$0] }
         var sourceStrides = [Int](repeating: 1, count: rank)
@@ -58,9 +61,10 @@ extension Tensor {
     /// The tensor with all dimensions from `startAxis` on merged into one, as PyTorch's
     /// `flatten(start_dim:)` (differentiable; never copies).
     public func flattened(fromAxis startAxis: Int = 0) -> Tensor {
-        require(
+        guard checkShape(
             startAxis >= 0 && startAxis < Swift.max(rank, 1),
             "Tensor.flattened(fromAxis: \(startAxis)): axis out of range for shape \(shape)")
+        else { return Tensor.zeros([count]) }
         return reshaped(Array(shape[..<startAxis]) + [shape[startAxis...].reduce(1, *)])
     }
 

@@ -42,6 +42,10 @@ struct ShapeErrorTests {
             ("cross_entropy: 3 targets do not match logits [4, 2]", { crossEntropy(Tensor.zeros([4, 2]), [0, 1, 1] as [Int32]) }),
             ("cross_entropy: a target is not a class in 0..<2", { crossEntropy(Tensor.zeros([2, 2]), [0, 2] as [Int32]) }),
             ("crossEntropy: target class 5 out of range for logits [2, 2]", { crossEntropy(Tensor.zeros([2, 2]), [0, 5] as [Int]) }),
+            ("Tensor[2..<5]: out of range for shape [3, 2]", { Tensor.zeros([3, 2])[2..<5] }),
+            ("Tensor.rows(at:): row 3 out of range for shape [3, 2]", { Tensor.zeros([3, 2]).rows(at: [0, 3]) }),
+            ("Tensor.permuted([0, 0]): expected an ordering of the axes 0..<2", { Tensor.zeros([3, 2]).permuted([0, 0]) }),
+            ("Tensor.flattened(fromAxis: 2): axis out of range for shape [3, 2]", { Tensor.zeros([3, 2]).flattened(fromAxis: 2) }),
         ]
     }
 
