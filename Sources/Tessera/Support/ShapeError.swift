@@ -16,8 +16,9 @@ public struct ShapeError: Error, Equatable, CustomStringConvertible {
 /// this way are those a model's author composes: elementwise arithmetic and broadcasting,
 /// `matmul`, `reshaped`, `flattened`, `permuted`, row slicing and gathering, `concatenate`,
 /// the losses, and the layers' input checks (`Conv2d`, `ConvTranspose2d`, `Linear`,
-/// `BatchNorm2d`, `GroupNorm`, `LayerNorm`, `GlobalAvgPool2d`, `Flatten`). A mismatch that only a mistake inside the engine could
-/// cause still stops the program, inside the scope as outside it.
+/// `BatchNorm2d`, `GroupNorm`, `LayerNorm`, `GlobalAvgPool2d`, `Flatten`). A mismatch
+/// that only a mistake inside the engine could cause still stops the program, inside the
+/// scope as outside it.
 ///
 /// ```swift
 /// do {
@@ -60,6 +61,8 @@ package func checkShape(
     return recordShapeMismatch(message(), file: file, line: line)
 }
 
+/// Records `message` in the active ``withError(_:)`` scope and returns false, or stops the
+/// program with it where no scope is active.
 @usableFromInline
 package func recordShapeMismatch(_ message: String, file: StaticString, line: UInt) -> Bool {
     guard let recorder = ShapeErrorRecorder.active else { fatalError(message, file: file, line: line) }
