@@ -49,7 +49,7 @@ public func log(_ input: Tensor) -> Tensor {
 /// Softmax along `axis`, by default the channels of `[N, C, …]`, as PyTorch's
 /// `softmax(input, dim)` (differentiable).
 public func softmax(_ input: Tensor, alongAxis axis: Int = 1) -> Tensor {
-    let folded = foldedAround(input, axis: axis, name: "softmax")
+    guard let folded = foldedAround(input, axis: axis, name: "softmax") else { return Tensor.zeros(input.shape) }
     let output = ChannelSoftmax.softmax(folded)
     let saved = output.detached()
     return Tape.record(output, inputs: [folded]) {
@@ -60,7 +60,7 @@ public func softmax(_ input: Tensor, alongAxis axis: Int = 1) -> Tensor {
 /// Log-softmax along `axis`, by default the channels of `[N, C, …]`, as PyTorch's
 /// `log_softmax(input, dim)` (differentiable).
 public func logSoftmax(_ input: Tensor, alongAxis axis: Int = 1) -> Tensor {
-    let folded = foldedAround(input, axis: axis, name: "logSoftmax")
+    guard let folded = foldedAround(input, axis: axis, name: "logSoftmax") else { return Tensor.zeros(input.shape) }
     let output = ChannelSoftmax.logSoftmax(folded)
     let saved = output.detached()
     return Tape.record(output, inputs: [folded]) {
@@ -68,9 +68,11 @@ public func logSoftmax(_ input: Tensor, alongAxis axis: Int = 1) -> Tensor {
     }.reshaped(input.shape)
 }
 
-/// `input` viewed as `[before, shape[axis], after]`, the layout the channel kernels read.
-private func foldedAround(_ input: Tensor, axis: Int, name: String) -> Tensor {
-    require(axis >= 0 && axis < input.rank, "\(name)(alongAxis:): axis \(axis) out of range for shape \(input.shape)")
+/// `input` viewed as `[before, shape[axis], after]`, the layout the channel kernels read;
+/// nil for an axis out of range inside a ``withError(_:)`` scope.
+private func foldedAround(_ input: Tensor, axis: Int, name: String) -> Tensor? {
+    guard checkShape(axis >= 0 && axis < input.rank, "\(name)(alongAxis:): axis \(axis) out of range for shape \(input.shape)")
+    else { return nil }
     let shape = input.shape
     return input.reshaped([shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *)])
 }

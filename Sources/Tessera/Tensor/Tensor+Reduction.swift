@@ -26,7 +26,7 @@ extension Tensor {
 
     /// Sums over `axis`, removing it from the shape (differentiable).
     public func sum(alongAxis axis: Int) -> Tensor {
-        let (outer, length, inner) = folding(axis, name: "sum")
+        guard let (outer, length, inner) = folding(axis, name: "sum") else { return Tensor.zeros(Array(shape.dropLast())) }
         let result = uninitialized(removing: axis)
         let source = storage.pointer, target = result.storage.pointer
         for o in 0..<outer {
@@ -52,8 +52,8 @@ extension Tensor {
     /// The maximum over `axis`, removing it from the shape (differentiable: the gradient
     /// goes to the first maximum of each slice).
     public func max(alongAxis axis: Int) -> Tensor {
+        guard let (outer, length, inner) = folding(axis, name: "max") else { return Tensor.zeros(Array(shape.dropLast())) }
         let positions = argmax(alongAxis: axis)
-        let (outer, length, inner) = folding(axis, name: "max")
         let result = uninitialized(removing: axis)
         let source = storage.pointer, target = result.storage.pointer
         for o in 0..<outer {
@@ -73,7 +73,7 @@ extension Tensor {
     /// The index of the first maximum of each slice along `axis`, in row-major order of the
     /// remaining dimensions (PyTorch's `argmax(dim:)`, flattened). NaN counts as largest.
     public func argmax(alongAxis axis: Int) -> [Int] {
-        let (outer, length, inner) = folding(axis, name: "argmax")
+        guard let (outer, length, inner) = folding(axis, name: "argmax") else { return [] }
         require(length > 0, "Tensor.argmax(alongAxis:): axis \(axis) of shape \(shape) is empty")
         let source = storage.pointer
         var positions = [Int](repeating: 0, count: outer * inner)
@@ -90,9 +90,11 @@ extension Tensor {
         return positions
     }
 
-    /// The tensor viewed as `[outer, shape[axis], inner]`.
-    private func folding(_ axis: Int, name: String) -> (outer: Int, length: Int, inner: Int) {
-        require(axis >= 0 && axis < rank, "Tensor.\(name)(alongAxis:): axis \(axis) out of range for shape \(shape)")
+    /// The tensor viewed as `[outer, shape[axis], inner]`; nil for an axis out of range
+    /// inside a ``withError(_:)`` scope.
+    private func folding(_ axis: Int, name: String) -> (outer: Int, length: Int, inner: Int)? {
+        guard checkShape(axis >= 0 && axis < rank, "Tensor.\(name)(alongAxis:): axis \(axis) out of range for shape \(shape)")
+        else { return nil }
         return (shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *))
     }
 
