@@ -33,12 +33,9 @@ public final class ConvTranspose2d: Module, UnaryLayer {
     /// `[N, out, Ho, Wo]` for an input `[N, any, H, W]`.
     private func outputShape(of inputShape: [Int]) -> [Int] {
         let kernel = weight.value.shape
-        func length(_ input: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ extra: Int) -> Int {
-            max(0, (input - 1) * stride - 2 * padding + kernel + extra)
-        }
-        return [
-            inputShape[0], kernel[1], length(inputShape[2], kernel[2], stride.height, padding.height, outputPadding.height),
-            length(inputShape[3], kernel[3], stride.width, padding.width, outputPadding.width),
-        ]
+        let geometry = TransposedConvolution2D.geometry(
+            inputShape: [inputShape[0], kernel[0], inputShape[2], inputShape[3]], weightShape: kernel,
+            stride: stride, padding: padding, dilation: 1, outputPadding: outputPadding)
+        return [inputShape[0], kernel[1], geometry.inputSize.height, geometry.inputSize.width]
     }
 }

@@ -15,8 +15,9 @@ public struct ShapeError: Error, Equatable, CustomStringConvertible {
 /// runs on; when `body` returns, the first mismatch is thrown. The operations that check
 /// this way are those a model's author composes: elementwise arithmetic and broadcasting,
 /// `matmul`, `reshaped`, `flattened`, `permuted`, row slicing and gathering, `concatenate`,
-/// reductions and softmax along an axis, the losses, and the layers' input checks (`Conv2d`, `ConvTranspose2d`, `Linear`,
-/// `BatchNorm2d`, `GroupNorm`, `LayerNorm`, `GlobalAvgPool2d`, `Flatten`). A mismatch
+/// reductions and softmax along an axis, the losses, and the layers' input checks
+/// (`Conv2d`, `ConvTranspose2d`, `Linear`, `BatchNorm2d`, `GroupNorm`, `LayerNorm`,
+/// `GlobalAvgPool2d`, `Flatten`). A mismatch
 /// that only a mistake inside the engine could cause still stops the program, inside the
 /// scope as outside it.
 ///

@@ -40,7 +40,7 @@ struct ShapeErrorTests {
             }),
             ("soft_dice: probabilities [1, 2, 8, 8] and targets [1, 2, 8]", { softDiceLoss(image, Tensor.zeros([1, 2, 8])) }),
             ("cross_entropy: 3 targets do not match logits [4, 2]", { crossEntropy(Tensor.zeros([4, 2]), [0, 1, 1] as [Int32]) }),
-            ("cross_entropy: a target is not a class in 0..<2", { crossEntropy(Tensor.zeros([2, 2]), [0, 2] as [Int32]) }),
+            ("cross_entropy: target 2 at position 1 is not a class in 0..<2", { crossEntropy(Tensor.zeros([2, 2]), [0, 2] as [Int32]) }),
             ("crossEntropy: target class 5 out of range for logits [2, 2]", { crossEntropy(Tensor.zeros([2, 2]), [0, 5] as [Int]) }),
             ("Tensor[2..<5]: out of range for shape [3, 2]", { Tensor.zeros([3, 2])[2..<5] }),
             ("Tensor.sum(alongAxis:): axis 2 out of range for shape [3, 2]", { Tensor.zeros([3, 2]).sum(alongAxis: 2) }),
@@ -65,16 +65,18 @@ struct ShapeErrorTests {
     func placeholderShapes() {
         var generator = RandomGenerator(seed: 32)
         let conv = Conv2d(inputChannels: 3, outputChannels: 4, kernelSize: 3, padding: 1, generator: &generator)
+        let transposed = ConvTranspose2d(inputChannels: 3, outputChannels: 4, kernelSize: 2, stride: 2, generator: &generator)
         var shapes: [[Int]] = []
         #expect(throws: ShapeError.self) {
             try withError {
                 let output = conv(Tensor.ones([2, 1, 8, 8]))
                 shapes.append(output.shape)
+                shapes.append(transposed(Tensor.ones([2, 1, 8, 8])).shape)
                 shapes.append(Tensor.zeros([2, 3]).matmul(Tensor.zeros([4, 5])).shape)
                 #expect(output.scalars.allSatisfy { $0 == 0 })
             }
         }
-        #expect(shapes == [[2, 4, 8, 8], [2, 5]])
+        #expect(shapes == [[2, 4, 8, 8], [2, 4, 16, 16], [2, 5]])
     }
 
     @Test("a model fed the wrong channel count throws its first mismatch from a gradient scope, and trains afterwards")

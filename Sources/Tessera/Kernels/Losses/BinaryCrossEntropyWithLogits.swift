@@ -37,9 +37,14 @@ public enum BinaryCrossEntropyWithLogits {
         return weights.map { gradient * $0 } ?? gradient
     }
 
+    /// What is wrong with the operands' shapes, or nil when they fit.
+    package static func mismatch(logits: Tensor, targets: Tensor, weights: Tensor?) -> String? {
+        logits.shape == targets.shape && logits.count > 0 && (weights.map { $0.shape == logits.shape } ?? true) ? nil
+            : "binary_cross_entropy_with_logits: logits \(logits.shape), targets \(targets.shape) and weights \(weights?.shape ?? logits.shape) must have the same non-empty shape"
+    }
+
     private static func check(_ logits: Tensor, _ targets: Tensor, _ weights: Tensor?) {
-        require(
-            logits.shape == targets.shape && logits.count > 0 && (weights.map { $0.shape == logits.shape } ?? true),
-            "binary_cross_entropy_with_logits: logits \(logits.shape), targets \(targets.shape) and weights \(weights?.shape ?? logits.shape) must have the same non-empty shape")
+        let problem = mismatch(logits: logits, targets: targets, weights: weights)
+        require(problem == nil, problem!)
     }
 }

@@ -46,23 +46,33 @@ public enum CrossEntropy {
         return result
     }
 
+    /// What is wrong with the logits' shape, the targets' count or classes, or the class
+    /// weights' count; nil when they fit.
+    package static func mismatch(logits: Tensor, targets: [Int32], classWeights: [Float]?, ignoreIndex: Int32?) -> String? {
+        guard logits.rank >= 2 else { return "cross_entropy: expected logits [N, C, …], got \(logits.shape)" }
+        let channels = logits.shape[1]
+        guard targets.count * channels == logits.count else {
+            return "cross_entropy: \(targets.count) targets do not match logits \(logits.shape) (expected one per position)"
+        }
+        if let classWeights, classWeights.count != channels {
+            return "cross_entropy: \(classWeights.count) class weights for \(channels) classes"
+        }
+        for (position, target) in targets.enumerated() where target != ignoreIndex && !(0..<Int32(channels)).contains(target) {
+            return "cross_entropy: target \(target) at position \(position) is not a class in 0..<\(channels)"
+        }
+        return nil
+    }
+
     /// The weight of each position and their sum; checks shapes and target range.
     private static func positionWeights(
         logits: Tensor, targets: [Int32], classWeights: [Float]?, ignoreIndex: Int32?
     ) -> (weights: [Float], total: Double) {
-        require(logits.rank >= 2, "cross_entropy: expected logits [N, C, …], got \(logits.shape)")
-        let channels = logits.shape[1]
-        require(
-            targets.count * channels == logits.count,
-            "cross_entropy: \(targets.count) targets do not match logits \(logits.shape) (expected one per position)")
-        if let classWeights {
-            require(classWeights.count == channels, "cross_entropy: \(classWeights.count) class weights for \(channels) classes")
-        }
+        let problem = mismatch(logits: logits, targets: targets, classWeights: classWeights, ignoreIndex: ignoreIndex)
+        require(problem == nil, problem!)
         var weights = [Float](repeating: 0, count: targets.count)
         var total = 0.0
         for (position, target) in targets.enumerated() {
             if let ignoreIndex, target == ignoreIndex { continue }
-            require(target >= 0 && Int(target) < channels, "cross_entropy: target \(target) at position \(position) is not a class in 0..<\(channels)")
             let weight = classWeights?[Int(target)] ?? 1
             weights[position] = weight
             total += Double(weight)

@@ -47,11 +47,16 @@ public enum SoftDice {
         return result
     }
 
+    /// What is wrong with the operands' shapes, or nil when they fit.
+    package static func mismatch(probabilities: Tensor, targets: Tensor) -> String? {
+        probabilities.shape == targets.shape && probabilities.rank >= 2 && probabilities.count > 0 ? nil
+            : "soft_dice: probabilities \(probabilities.shape) and targets \(targets.shape) must have the same shape [N, C, …]"
+    }
+
     /// `(Σ p·t, Σ p + Σ t)` per class.
     private static func sums(_ probabilities: Tensor, _ targets: Tensor) -> [(Double, Double)] {
-        require(
-            probabilities.shape == targets.shape && probabilities.rank >= 2 && probabilities.count > 0,
-            "soft_dice: probabilities \(probabilities.shape) and targets \(targets.shape) must have the same shape [N, C, …]")
+        let problem = mismatch(probabilities: probabilities, targets: targets)
+        require(problem == nil, problem!)
         let batch = probabilities.shape[0], channels = probabilities.shape[1]
         let plane = probabilities.count / (batch * channels)
         let p = probabilities.storage.pointer, t = targets.storage.pointer
