@@ -10,9 +10,26 @@ public func conv2d(
     let hasBias = bias != nil
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
     let (needsInputGradient, needsWeightGradient) = (Tape.isTracked(input), Tape.isTracked(weight))
-    return Tape.record(output, inputs: inputs) { gradient in
-        let dx = !needsInputGradient ? nil : Convolution2D.backwardData(
-            gradientOfOutput: gradient, weight: w, inputShape: x.shape, stride: stride, padding: padding, dilation: dilation)
+    return Tape.record(output, inputs: inputs, firstOrderOnly: "conv2d") { gradient in
+        let dx: Tensor?
+        if !needsInputGradient {
+            dx = nil
+        } else if Tape.active != nil {
+            // A nested scope's replay: the input gradient is the transposed convolution of
+            // the output gradient, recorded, so its own gradient can be taken.
+            let size = Size2D(input.shape[2], input.shape[3]), reached = Size2D(gradient.shape[2], gradient.shape[3])
+            let extent = { (reached: Int, stride: Int, padding: Int, dilation: Int, kernel: Int) in
+                (reached - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1
+            }
+            let outputPadding = Size2D(
+                size.height - extent(reached.height, stride.height, padding.height, dilation.height, weight.shape[2]),
+                size.width - extent(reached.width, stride.width, padding.width, dilation.width, weight.shape[3]))
+            dx = convTranspose2d(
+                gradient, weight: weight, stride: stride, padding: padding, outputPadding: outputPadding, dilation: dilation)
+        } else {
+            dx = Convolution2D.backwardData(
+                gradientOfOutput: gradient, weight: w, inputShape: x.shape, stride: stride, padding: padding, dilation: dilation)
+        }
         let dw = !needsWeightGradient ? nil : Convolution2D.backwardWeight(
             gradientOfOutput: gradient, input: x, weightShape: w.shape, stride: stride, padding: padding, dilation: dilation)
         return [dx, dw] + (hasBias ? [Convolution2D.backwardBias(gradientOfOutput: gradient)] : [])
@@ -32,10 +49,18 @@ public func convTranspose2d(
     let hasBias = bias != nil
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
     let (needsInputGradient, needsWeightGradient) = (Tape.isTracked(input), Tape.isTracked(weight))
-    return Tape.record(output, inputs: inputs) { gradient in
-        let dx = !needsInputGradient ? nil : TransposedConvolution2D.backwardData(
-            gradientOfOutput: gradient, weight: w, inputShape: x.shape, stride: stride, padding: padding,
-            dilation: dilation, outputPadding: outputPadding)
+    return Tape.record(output, inputs: inputs, firstOrderOnly: "convTranspose2d") { gradient in
+        let dx: Tensor?
+        if !needsInputGradient {
+            dx = nil
+        } else if Tape.active != nil {
+            // A nested scope's replay: the convolution of the output gradient, recorded.
+            dx = conv2d(gradient, weight: weight, stride: stride, padding: padding, dilation: dilation)
+        } else {
+            dx = TransposedConvolution2D.backwardData(
+                gradientOfOutput: gradient, weight: w, inputShape: x.shape, stride: stride, padding: padding,
+                dilation: dilation, outputPadding: outputPadding)
+        }
         let dw = !needsWeightGradient ? nil : TransposedConvolution2D.backwardWeight(
             gradientOfOutput: gradient, input: x, weightShape: w.shape, stride: stride, padding: padding,
             dilation: dilation, outputPadding: outputPadding)
@@ -50,7 +75,11 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tens
     let hasBias = bias != nil
     let inputs = [input, weight] + (bias.map { [$0] } ?? [])
     return Tape.record(output, inputs: inputs) { gradient in
-        [FullyConnected.backwardData(gradientOfOutput: gradient, weight: w),
+        // A nested scope's replay records the same products as operations.
+        guard Tape.active == nil else {
+            return [gradient.matmul(weight), gradient.transposed().matmul(input)] + (hasBias ? [gradient.sum(alongAxis: 0)] : [])
+        }
+        return [FullyConnected.backwardData(gradientOfOutput: gradient, weight: w),
          FullyConnected.backwardWeight(gradientOfOutput: gradient, input: x)]
             + (hasBias ? [FullyConnected.backwardBias(gradientOfOutput: gradient)] : [])
     }

@@ -5,7 +5,7 @@ public func binaryCrossEntropyWithLogits(_ logits: Tensor, _ targets: Tensor, we
     guard checkShape(problem == nil, problem!) else { return Tensor.zeros([]) }
     let value = BinaryCrossEntropyWithLogits.value(logits: logits, targets: targets, weights: weights)
     let (x, t, w) = (logits.detached(), targets.detached(), weights?.detached())
-    return Tape.record(Tensor(shape: [], scalars: [value]), inputs: [logits]) {
+    return Tape.record(Tensor(shape: [], scalars: [value]), inputs: [logits], firstOrderOnly: "binaryCrossEntropyWithLogits") {
         [BinaryCrossEntropyWithLogits.gradient(logits: x, targets: t, weights: w) * $0.scalar]
     }
 }
@@ -20,7 +20,7 @@ public func crossEntropy(
     guard checkShape(problem == nil, problem!) else { return Tensor.zeros([]) }
     let value = CrossEntropy.value(logits: logits, targets: targets, classWeights: classWeights, ignoreIndex: ignoreIndex)
     let x = logits.detached()
-    return Tape.record(Tensor(shape: [], scalars: [value]), inputs: [logits]) {
+    return Tape.record(Tensor(shape: [], scalars: [value]), inputs: [logits], firstOrderOnly: "crossEntropy") {
         [CrossEntropy.gradient(logits: x, targets: targets, classWeights: classWeights, ignoreIndex: ignoreIndex) * $0.scalar]
     }
 }
@@ -46,7 +46,7 @@ public func softDiceLoss(_ probabilities: Tensor, _ targets: Tensor) -> Tensor {
     guard checkShape(problem == nil, problem!) else { return Tensor.zeros([]) }
     let value = SoftDice.value(probabilities: probabilities, targets: targets)
     let (p, t) = (probabilities.detached(), targets.detached())
-    return Tape.record(Tensor(shape: [], scalars: [value]), inputs: [probabilities]) {
+    return Tape.record(Tensor(shape: [], scalars: [value]), inputs: [probabilities], firstOrderOnly: "softDiceLoss") {
         [SoftDice.gradient(probabilities: p, targets: t) * $0.scalar]
     }
 }

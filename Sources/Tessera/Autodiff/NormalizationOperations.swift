@@ -22,7 +22,7 @@ public func batchNorm(
             epsilon: epsilon, rectify: rectify)
     let (x, w) = (input.detached(), weight.detached())
     let rectified = rectify ? output.detached() : nil
-    return Tape.record(output, inputs: [input, weight, bias]) { gradient in
+    return Tape.record(output, inputs: [input, weight, bias], firstOrderOnly: "batchNorm") { gradient in
         let gradients = BatchNormalization.backward(
             gradientOfOutput: gradient, input: x, weight: w, saved: saved, rectifiedOutput: rectified)
         return [gradients.input, gradients.weight, gradients.bias]
@@ -40,7 +40,7 @@ public func groupNorm(_ input: Tensor, groups: Int, weight: Tensor?, bias: Tenso
     else { return Tensor.zeros(input.shape) }
     let (batch, channels, plane) = (input.shape[0], input.shape[1], input.shape.dropFirst(2).reduce(1, *))
     let layout = RowNormalization.Layout(rows: batch * groups, length: channels / groups * plane, groups: groups, span: plane)
-    return rowNormalized(input, layout: layout, weight: weight, bias: bias, epsilon: epsilon)
+    return rowNormalized(input, layout: layout, weight: weight, bias: bias, epsilon: epsilon, operation: "groupNorm")
 }
 
 /// Layer normalisation over the last dimensions, `normalizedShape`: each such block
@@ -54,13 +54,15 @@ public func layerNorm(_ input: Tensor, normalizedShape: [Int], weight: Tensor?, 
         "layer_norm: input \(input.shape) does not end in the normalized shape \(normalizedShape)")
     else { return Tensor.zeros(input.shape) }
     let layout = RowNormalization.Layout(rows: input.count / length, length: length, groups: 1, span: 1)
-    return rowNormalized(input, layout: layout, weight: weight, bias: bias, epsilon: epsilon)
+    return rowNormalized(input, layout: layout, weight: weight, bias: bias, epsilon: epsilon, operation: "layerNorm")
 }
 
-private func rowNormalized(_ input: Tensor, layout: RowNormalization.Layout, weight: Tensor?, bias: Tensor?, epsilon: Float) -> Tensor {
+private func rowNormalized(
+    _ input: Tensor, layout: RowNormalization.Layout, weight: Tensor?, bias: Tensor?, epsilon: Float, operation: String
+) -> Tensor {
     let (output, saved) = RowNormalization.forward(input: input, layout: layout, weight: weight, bias: bias, epsilon: epsilon)
     let (x, w, biasShape) = (input.detached(), weight?.detached(), bias?.shape)
-    return Tape.record(output, inputs: [input] + [weight, bias].compactMap { $0 }) { gradient in
+    return Tape.record(output, inputs: [input] + [weight, bias].compactMap { $0 }, firstOrderOnly: operation) { gradient in
         let gradients = RowNormalization.backward(
             gradientOfOutput: gradient, input: x, layout: layout, weight: w, hasBias: biasShape != nil, saved: saved)
         var result: [Tensor?] = [gradients.input]

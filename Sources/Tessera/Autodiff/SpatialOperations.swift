@@ -3,7 +3,7 @@ public func maxPool2d(_ input: Tensor, kernelSize: Size2D = 2, stride: Size2D? =
     guard Tape.isRecording(for: [input]) else { return MaxPooling2D.maxima(input: input, kernelSize: kernelSize, stride: stride) }
     let pooled = MaxPooling2D.forward(input: input, kernelSize: kernelSize, stride: stride)
     let argmax = pooled.argmax, shape = input.shape
-    return Tape.record(pooled.output, inputs: [input]) {
+    return Tape.record(pooled.output, inputs: [input], firstOrderOnly: "maxPool2d") {
         [MaxPooling2D.backward(gradientOfOutput: $0, argmax: argmax, inputShape: shape)]
     }
 }
@@ -25,7 +25,7 @@ public func averagePool2d(_ input: Tensor, kernelSize: Size2D = 2) -> Tensor {
 /// Concatenation of `[N, Cᵢ, …]` tensors along channels (differentiable).
 public func concatenate(_ inputs: [Tensor]) -> Tensor {
     let counts = inputs.map { $0.shape[1] }
-    return Tape.record(ChannelConcatenation.concatenate(inputs), inputs: inputs) {
+    return Tape.record(ChannelConcatenation.concatenate(inputs), inputs: inputs, firstOrderOnly: "concatenate") {
         ChannelConcatenation.split($0, channelCounts: counts)
     }
 }
@@ -62,7 +62,7 @@ public func concatenate(_ inputs: [Tensor], alongAxis axis: Int) -> Tensor {
             start += length
         }
     }
-    return Tape.record(result, inputs: inputs) { gradient in
+    return Tape.record(result, inputs: inputs, firstOrderOnly: "concatenate(alongAxis:)") { gradient in
         var starts = 0
         return lengths.map { length in
             defer { starts += length }
@@ -83,20 +83,20 @@ public func concatenate(_ inputs: [Tensor], alongAxis axis: Int) -> Tensor {
 /// Zero padding of the last two dimensions of `[N, C, H, W]` (differentiable).
 public func pad(_ input: Tensor, _ amounts: SpatialPadding.Amounts) -> Tensor {
     if amounts.isZero { return input }
-    return Tape.record(SpatialPadding.pad(input, amounts), inputs: [input]) { [SpatialPadding.unpad($0, amounts)] }
+    return Tape.record(SpatialPadding.pad(input, amounts), inputs: [input]) { [crop($0, amounts)] }
 }
 
 /// Removes `amounts` from the borders of `[N, C, H, W]`, the inverse of ``pad(_:_:)``
 /// (differentiable: the gradient is zero-padded back).
 public func crop(_ input: Tensor, _ amounts: SpatialPadding.Amounts) -> Tensor {
     if amounts.isZero { return input }
-    return Tape.record(SpatialPadding.unpad(input, amounts), inputs: [input]) { [SpatialPadding.pad($0, amounts)] }
+    return Tape.record(SpatialPadding.unpad(input, amounts), inputs: [input]) { [pad($0, amounts)] }
 }
 
 /// Bilinear up-sampling with `align_corners=True` by an integer factor (differentiable).
 public func upsampleBilinear(_ input: Tensor, factor: Int = 2) -> Tensor {
     let shape = input.shape
-    return Tape.record(BilinearUpsampling.forward(input, factor: factor), inputs: [input]) {
+    return Tape.record(BilinearUpsampling.forward(input, factor: factor), inputs: [input], firstOrderOnly: "upsampleBilinear") {
         [BilinearUpsampling.backward(gradientOfOutput: $0, inputShape: shape, factor: factor)]
     }
 }

@@ -12,6 +12,10 @@
 /// `Tensor` properties of the model are not parameters: each is reported once on standard
 /// error (see ``Module/plainTensorProperties()``).
 ///
+/// Inside another gradient scope, the value and the gradients are recorded on the
+/// enclosing scope's tape, which differentiates through them (see
+/// ``valueAndGradient(at:of:)``).
+///
 /// - Parameter gradientFinished: called once for every trainable parameter, by index in
 ///   `model.trainableParameters()`, as soon as its gradient is final: during the backward
 ///   pass, about in reverse order of use (parameters the value does not depend on last,
@@ -22,8 +26,20 @@ public func valueAndGradient<Model: Module>(
     _ function: (Model) throws -> Tensor
 ) rethrows -> (value: Tensor, gradients: Gradients) {
     model.warnAboutPlainTensors()
-    let tape = Tape()
     let parameters = model.trainableParameters()
+    if let enclosing = Tape.active {
+        let start = enclosing.nextEntryOrder
+        let leaves = parameters.map { enclosing.leaf(for: $0.1) }
+        let value = try function(model)
+        requireOneValue(value)
+        var gradients = Gradients()
+        for ((name, parameter), gradient) in zip(parameters, enclosing.gradients(of: value, at: leaves, since: start)) {
+            gradients[name] = gradient ?? Tensor.zeros(parameter.value.shape)
+        }
+        for (index, name) in parameters.map(\.0).enumerated() { gradientFinished?(index, gradients[name]!) }
+        return (value, gradients)
+    }
+    let tape = Tape()
     let leaves = parameters.map { tape.leaf(for: $0.1) }
     let value = try Tape.$active.withValue(tape) { try function(model) }
     if let gradientFinished {

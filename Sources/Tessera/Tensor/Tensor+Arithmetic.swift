@@ -62,16 +62,14 @@ extension Tensor {
     /// `lhs * rhs` element by element, broadcasting (differentiable).
     public static func * (lhs: Tensor, rhs: Tensor) -> Tensor {
         guard lhs.shape == rhs.shape else { return broadcasting(lhs, rhs, "*", *) }
-        let (a, b) = (lhs.detached(), rhs.detached())
-        return Tape.record(zipElements(lhs, rhs, .multiply), inputs: [lhs, rhs]) { [$0 * b, $0 * a] }
+        return Tape.record(zipElements(lhs, rhs, .multiply), inputs: [lhs, rhs]) { [$0 * rhs, $0 * lhs] }
     }
 
     /// `lhs / rhs` element by element, broadcasting (differentiable).
     public static func / (lhs: Tensor, rhs: Tensor) -> Tensor {
         guard lhs.shape == rhs.shape else { return broadcasting(lhs, rhs, "/", /) }
-        let (a, b) = (lhs.detached(), rhs.detached())
         return Tape.record(zipElements(lhs, rhs, .divide), inputs: [lhs, rhs]) { gradient in
-            [gradient / b, -(gradient * a) / (b * b)]
+            [gradient / rhs, -(gradient * lhs) / (rhs * rhs)]
         }
     }
 

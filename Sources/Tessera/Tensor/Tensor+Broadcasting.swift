@@ -29,10 +29,15 @@ extension Tensor {
         require(
             Tensor.broadcastShape(self.shape, shape, operation: "expanded(to:)") == shape,
             "expanded(to:): shape \(self.shape) does not expand to \(shape)")
-        let result = Tensor(uninitializedShape: shape)
-        let source = storage.pointer, target = result.storage.pointer
-        Tensor.forEachBroadcastOffset(of: self.shape, in: shape) { targetOffset, sourceOffset in
-            target[targetOffset] = source[sourceOffset]
+        let result: Tensor
+        if count == 1 {
+            result = Tensor(shape: shape, repeating: storage.pointer[0])
+        } else {
+            result = Tensor(uninitializedShape: shape)
+            let source = storage.pointer, target = result.storage.pointer
+            Tensor.forEachBroadcastOffset(of: self.shape, in: shape) { targetOffset, sourceOffset in
+                target[targetOffset] = source[sourceOffset]
+            }
         }
         let originalShape = self.shape
         return Tape.record(result, inputs: [self]) { [$0.summed(toShape: originalShape)] }

@@ -28,7 +28,7 @@ extension Tensor {
             (target + position * rowLength).update(from: source + index * rowLength, count: rowLength)
         }
         let shape = self.shape
-        return Tape.record(result, inputs: [self]) { gradient in
+        return Tape.record(result, inputs: [self], firstOrderOnly: "Tensor.rows(at:)") { gradient in
             let spread = Tensor(shape: shape, repeating: 0)
             let g = gradient.storage.pointer, d = spread.storage.pointer
             for (position, index) in indices.enumerated() {

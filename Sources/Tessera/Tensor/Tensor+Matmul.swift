@@ -16,10 +16,11 @@ extension Tensor {
             guard checkShape(rank == 2 || shape[0] == other.shape[0], "matmul: batch sizes differ: \(shape) · \(other.shape)"),
                   checkShape(k == otherK, "matmul: inner dimensions differ: \(shape) · \(other.shape)")
             else { return Tensor.zeros(rank == 2 ? [m, n] : [shape[0], m, n]) }
-            let (a, b) = (detached(), other.detached())
-            return Tape.record(Tensor.product(self, other), inputs: [self, other]) { gradient in
-                // C = A·B ⇒ dA = dC·Bᵀ, dB = Aᵀ·dC (per batch entry).
-                [Tensor.product(gradient, b, transposeRight: true), Tensor.product(a, gradient, transposeLeft: true)]
+            return Tape.record(Tensor.product(self, other), inputs: [self, other]) { [self] gradient in
+                // C = A·B ⇒ dA = dC·Bᵀ, dB = Aᵀ·dC (per batch entry); recorded when a nested
+                // scope replays it, else straight on sgemm.
+                guard Tape.active == nil else { return [gradient.matmul(other.transposed()), transposed().matmul(gradient)] }
+                return [Tensor.product(gradient, other, transposeRight: true), Tensor.product(self, gradient, transposeLeft: true)]
             }
         case (3, 2):
             return reshaped([shape[0] * shape[1], shape[2]]).matmul(other).reshaped([shape[0], shape[1], other.shape[1]])

@@ -6,9 +6,7 @@ extension Tensor {
         let a = storage.pointer
         for index in 0..<count { total += Double(a[index]) }
         let shape = self.shape
-        return Tape.record(Tensor(shape: [], scalars: [Float(total)]), inputs: [self]) {
-            [Tensor(shape: shape, repeating: $0.scalar)]
-        }
+        return Tape.record(Tensor(shape: [], scalars: [Float(total)]), inputs: [self]) { [$0.expanded(to: shape)] }
     }
 
     /// The mean of all elements, as a tensor of shape `[]` (differentiable).
@@ -60,7 +58,7 @@ extension Tensor {
             for i in 0..<inner { target[o * inner + i] = source[(o * length + positions[o * inner + i]) * inner + i] }
         }
         let shape = self.shape
-        return Tape.record(result, inputs: [self]) { gradient in
+        return Tape.record(result, inputs: [self], firstOrderOnly: "Tensor.max(alongAxis:)") { gradient in
             let spread = Tensor(shape: shape, repeating: 0)
             let g = gradient.storage.pointer, d = spread.storage.pointer
             for o in 0..<outer {
