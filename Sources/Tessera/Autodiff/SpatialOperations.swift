@@ -1,5 +1,7 @@
 /// Max pooling of `[N, C, H, W]` (differentiable; the gradient goes to each window's maximum).
 public func maxPool2d(_ input: Tensor, kernelSize: Size2D = 2, stride: Size2D? = nil) -> Tensor {
+    let problem = MaxPooling2D.mismatch(input: input.shape, kernelSize: kernelSize, stride: stride ?? kernelSize)
+    guard checkShape(problem == nil, problem!) else { return Tensor.zeros(poolingPlaceholder(input.shape)) }
     guard Tape.isRecording(for: [input]) else { return MaxPooling2D.maxima(input: input, kernelSize: kernelSize, stride: stride) }
     let pooled = MaxPooling2D.forward(input: input, kernelSize: kernelSize, stride: stride)
     let argmax = pooled.argmax, shape = input.shape
@@ -11,15 +13,24 @@ public func maxPool2d(_ input: Tensor, kernelSize: Size2D = 2, stride: Size2D? =
 /// Average pooling of `[N, C, H, W]` over `kernelSize` windows with the same stride, floor
 /// mode (differentiable: each window's gradient is shared equally by its pixels).
 public func averagePool2d(_ input: Tensor, kernelSize: Size2D = 2) -> Tensor {
-    require(input.rank == 4, "averagePool2d: expected [N, C, H, W], got \(input.shape)")
+    guard checkShape(input.rank == 4, "averagePool2d: expected [N, C, H, W], got \(input.shape)") else {
+        return Tensor.zeros(poolingPlaceholder(input.shape))
+    }
     let (n, c, height, width) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
     let (kh, kw) = (kernelSize.height, kernelSize.width)
-    require(
+    guard checkShape(
         kh >= 1 && kw >= 1 && kh <= height && kw <= width,
         "averagePool2d: kernel \(kh)×\(kw) does not fit the \(height)×\(width) input")
+    else { return Tensor.zeros(poolingPlaceholder(input.shape)) }
     let (rows, columns) = (height / kh, width / kw)
     let cropped = crop(input, SpatialPadding.Amounts(top: 0, bottom: height - rows * kh, left: 0, right: width - columns * kw))
     return cropped.reshaped([n, c, rows, kh, columns, kw]).mean(alongAxis: 5).mean(alongAxis: 3)
+}
+
+/// What a pooling whose windows do not fit `shape` returns inside a ``withError(_:)``
+/// scope: zeros of one pixel per plane.
+private func poolingPlaceholder(_ shape: [Int]) -> [Int] {
+    shape.count == 4 ? [shape[0], shape[1], 1, 1] : shape
 }
 
 /// Concatenation of `[N, Cᵢ, …]` tensors along channels (differentiable).
@@ -33,9 +44,11 @@ public func concatenate(_ inputs: [Tensor]) -> Tensor {
 /// Concatenation along any `axis` of tensors whose other dimensions agree, as PyTorch's
 /// `cat(dim:)` (differentiable: each input gets its slice of the gradient).
 public func concatenate(_ inputs: [Tensor], alongAxis axis: Int) -> Tensor {
-    require(!inputs.isEmpty, "concatenate: no tensors")
+    guard checkShape(!inputs.isEmpty, "concatenate: no tensors") else { return Tensor.zeros([0]) }
     let first = inputs[0].shape
-    require(axis >= 0 && axis < first.count, "concatenate: axis \(axis) out of range for shape \(first)")
+    guard checkShape(axis >= 0 && axis < first.count, "concatenate: axis \(axis) out of range for shape \(first)") else {
+        return Tensor.zeros(first)
+    }
     for input in inputs {
         var expected = first, actual = input.shape
         guard checkShape(input.rank == first.count, "concatenate: shapes \(first) and \(input.shape) differ in rank") else {

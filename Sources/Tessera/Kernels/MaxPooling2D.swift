@@ -39,14 +39,19 @@ public enum MaxPooling2D {
 
     /// The output shape `[N, C, Ho, Wo]`, after checking that the kernel fits the input.
     private static func checkedOutputShape(input: Tensor, kernelSize: Size2D, stride: Size2D) -> [Int] {
-        require(input.rank == 4, "max_pool2d: expected [N, C, H, W], got \(input.shape)")
-        let inputSize = Size2D(input.shape[2], input.shape[3])
-        require(
-            kernelSize.height > 0 && kernelSize.width > 0 && stride.height > 0 && stride.width > 0
-                && inputSize.height >= kernelSize.height && inputSize.width >= kernelSize.width,
-            "max_pool2d: kernel \(kernelSize) with stride \(stride) does not fit input \(input.shape)")
-        let out = outputSize(inputSize: inputSize, kernelSize: kernelSize, stride: stride)
+        let problem = mismatch(input: input.shape, kernelSize: kernelSize, stride: stride)
+        require(problem == nil, problem ?? "")
+        let out = outputSize(inputSize: Size2D(input.shape[2], input.shape[3]), kernelSize: kernelSize, stride: stride)
         return [input.shape[0], input.shape[1], out.height, out.width]
+    }
+
+    /// What is wrong with pooling an input of shape `input` by `kernelSize` windows at
+    /// `stride`, or nil when the windows fit.
+    package static func mismatch(input: [Int], kernelSize: Size2D, stride: Size2D) -> String? {
+        guard input.count == 4 else { return "max_pool2d: expected [N, C, H, W], got \(input)" }
+        let fits = kernelSize.height > 0 && kernelSize.width > 0 && stride.height > 0 && stride.width > 0
+            && input[2] >= kernelSize.height && input[3] >= kernelSize.width
+        return fits ? nil : "max_pool2d: kernel \(kernelSize) with stride \(stride) does not fit input \(input)"
     }
 
     /// Pools every plane in parallel, writing each maximum's flat position in its input

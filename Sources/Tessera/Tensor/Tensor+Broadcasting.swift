@@ -26,9 +26,10 @@ extension Tensor {
     /// (differentiable: the gradient is summed back to this shape).
     public func expanded(to shape: [Int]) -> Tensor {
         if shape == self.shape { return self }
-        require(
-            Tensor.broadcastShape(self.shape, shape, operation: "expanded(to:)") == shape,
-            "expanded(to:): shape \(self.shape) does not expand to \(shape)")
+        let (common, fits) = Tensor.alignedShape(self.shape, shape)
+        guard checkShape(fits && common == shape, "expanded(to:): shape \(self.shape) does not expand to \(shape)") else {
+            return Tensor.zeros(shape)
+        }
         let result: Tensor
         if count == 1 {
             result = Tensor(shape: shape, repeating: storage.pointer[0])
@@ -47,9 +48,9 @@ extension Tensor {
     /// gradient of an expansion (differentiable).
     public func summed(toShape shape: [Int]) -> Tensor {
         if shape == self.shape { return self }
-        require(
-            Tensor.broadcastShape(shape, self.shape, operation: "summed(toShape:)") == self.shape,
-            "summed(toShape:): shape \(self.shape) is not an expansion of \(shape)")
+        let (common, fits) = Tensor.alignedShape(shape, self.shape)
+        guard checkShape(fits && common == self.shape, "summed(toShape:): shape \(self.shape) is not an expansion of \(shape)")
+        else { return Tensor.zeros(shape) }
         let result = Tensor(shape: shape, repeating: 0)
         let source = storage.pointer, target = result.storage.pointer
         Tensor.forEachBroadcastOffset(of: shape, in: self.shape) { expandedOffset, offset in

@@ -53,7 +53,9 @@ extension Tensor {
     /// The transpose of a matrix, `[M, N] → [N, M]`, or of each matrix of a stack,
     /// `[…, M, N] → […, N, M]` (PyTorch's `mT`; differentiable).
     public func transposed() -> Tensor {
-        require(rank >= 2, "transposed: expected a matrix or a stack of matrices, got shape \(shape)")
+        guard checkShape(rank >= 2, "transposed: expected a matrix or a stack of matrices, got shape \(shape)") else {
+            return Tensor.zeros(shape)
+        }
         if rank > 2 { return permuted(Array(0..<(rank - 2)) + [rank - 1, rank - 2]) }
         let rows = shape[0], columns = shape[1]
         let result = Tensor(uninitializedShape: [columns, rows])

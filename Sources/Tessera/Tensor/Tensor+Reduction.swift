@@ -11,14 +11,14 @@ extension Tensor {
 
     /// The mean of all elements, as a tensor of shape `[]` (differentiable).
     public func mean() -> Tensor {
-        require(count > 0, "Tensor.mean: tensor of shape \(shape) is empty")
+        guard checkShape(count > 0, "Tensor.mean: tensor of shape \(shape) is empty") else { return Tensor.zeros([]) }
         return sum() / Float(count)
     }
 
     /// The largest element, as a tensor of shape `[]` (differentiable: the gradient goes to
     /// the first largest element).
     public func max() -> Tensor {
-        require(count > 0, "Tensor.max: tensor of shape \(shape) is empty")
+        guard checkShape(count > 0, "Tensor.max: tensor of shape \(shape) is empty") else { return Tensor.zeros([]) }
         return reshaped([count]).max(alongAxis: 0)
     }
 
@@ -43,7 +43,9 @@ extension Tensor {
     /// Averages over `axis`, removing it from the shape (differentiable).
     public func mean(alongAxis axis: Int) -> Tensor {
         let length = shape.indices.contains(axis) ? shape[axis] : 1
-        require(length > 0, "Tensor.mean(alongAxis:): axis \(axis) of shape \(shape) is empty")
+        guard checkShape(length > 0, "Tensor.mean(alongAxis:): axis \(axis) of shape \(shape) is empty") else {
+            return sum(alongAxis: axis)
+        }
         return sum(alongAxis: axis) / Float(length)
     }
 
@@ -51,6 +53,9 @@ extension Tensor {
     /// goes to the first maximum of each slice).
     public func max(alongAxis axis: Int) -> Tensor {
         guard let (outer, length, inner) = folding(axis, name: "max") else { return Tensor.zeros(Array(shape.dropLast())) }
+        guard checkShape(length > 0, "Tensor.max(alongAxis:): axis \(axis) of shape \(shape) is empty") else {
+            return Tensor.zeros(uninitialized(removing: axis).shape)
+        }
         let positions = argmax(alongAxis: axis)
         let result = uninitialized(removing: axis)
         let source = storage.pointer, target = result.storage.pointer
@@ -72,7 +77,9 @@ extension Tensor {
     /// remaining dimensions (PyTorch's `argmax(dim:)`, flattened). NaN counts as largest.
     public func argmax(alongAxis axis: Int) -> [Int] {
         guard let (outer, length, inner) = folding(axis, name: "argmax") else { return [] }
-        require(length > 0, "Tensor.argmax(alongAxis:): axis \(axis) of shape \(shape) is empty")
+        guard checkShape(length > 0, "Tensor.argmax(alongAxis:): axis \(axis) of shape \(shape) is empty") else {
+            return [Int](repeating: 0, count: outer * inner)
+        }
         let source = storage.pointer
         var positions = [Int](repeating: 0, count: outer * inner)
         for o in 0..<outer {

@@ -113,26 +113,30 @@ public struct Tensor: Sendable {
         }
     }
 
-    /// The flat row-major offset of a multi-dimensional index.
-    func offset(of index: [Int]) -> Int {
-        require(
+    /// The flat row-major offset of a multi-dimensional index; nil for an index that does
+    /// not fit the shape inside a ``withError(_:)`` scope.
+    func offset(of index: [Int]) -> Int? {
+        guard checkShape(
             index.count == shape.count,
             "Tensor subscript: index \(index) has \(index.count) components, shape \(shape) has \(shape.count)")
+        else { return nil }
         var offset = 0
         for (position, dimension) in zip(index, shape) {
-            require(position >= 0 && position < dimension, "Tensor subscript: index \(index) out of range for shape \(shape)")
+            guard checkShape(position >= 0 && position < dimension, "Tensor subscript: index \(index) out of range for shape \(shape)")
+            else { return nil }
             offset = offset * dimension + position
         }
         return offset
     }
 
     /// The element at a multi-dimensional index, e.g. `t[0, 2, 1]`. Writing is refused
-    /// on a tensor that an active gradient scope differentiates.
+    /// on a tensor that an active gradient scope differentiates. Inside a
+    /// ``withError(_:)`` scope an index out of range reads 0 and writes nothing.
     public subscript(_ index: Int...) -> Float {
-        get { storage.pointer[offset(of: index)] }
+        get { offset(of: index).map { storage.pointer[$0] } ?? 0 }
         set {
             Tape.refuseUntracked("writing an element (Tensor subscript)", on: self, instead: "write into detached() to cut the gradient deliberately")
-            let position = offset(of: index)
+            guard let position = offset(of: index) else { return }
             makeUnique()
             storage.pointer[position] = newValue
         }

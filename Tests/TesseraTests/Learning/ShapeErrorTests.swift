@@ -51,6 +51,26 @@ struct ShapeErrorTests {
             ("Tensor.rows(at:): row 3 out of range for shape [3, 2]", { Tensor.zeros([3, 2]).rows(at: [0, 3]) }),
             ("Tensor.permuted([0, 0]): expected an ordering of the axes 0..<2", { Tensor.zeros([3, 2]).permuted([0, 0]) }),
             ("Tensor.flattened(fromAxis: 2): axis out of range for shape [3, 2]", { Tensor.zeros([3, 2]).flattened(fromAxis: 2) }),
+            ("max_pool2d: kernel 3×3 with stride 3×3 does not fit input [1, 2, 2, 8]", { maxPool2d(Tensor.zeros([1, 2, 2, 8]), kernelSize: 3) }),
+            ("max_pool2d: expected [N, C, H, W], got [2, 8]", { MaxPool2d()(Tensor.zeros([2, 8])) }),
+            ("averagePool2d: kernel 4×4 does not fit the 2×8 input", { AvgPool2d(kernelSize: 4)(Tensor.zeros([1, 2, 2, 8])) }),
+            ("averagePool2d: expected [N, C, H, W], got [8]", { averagePool2d(Tensor.zeros([8])) }),
+            ("concatenate: no tensors", { concatenate([], alongAxis: 0) }),
+            ("concatenate: axis 2 out of range for shape [1, 2]", { concatenate([Tensor.zeros([1, 2])], alongAxis: 2) }),
+            ("transposed: expected a matrix or a stack of matrices, got shape [3]", { Tensor.zeros([3]).transposed() }),
+            ("Tensor.mean: tensor of shape [0, 2] is empty", { Tensor.zeros([0, 2]).mean() }),
+            ("Tensor.max: tensor of shape [0] is empty", { Tensor.zeros([0]).max() }),
+            ("Tensor.mean(alongAxis:): axis 0 of shape [0, 2] is empty", { Tensor.zeros([0, 2]).mean(alongAxis: 0) }),
+            ("Tensor.max(alongAxis:): axis 1 of shape [2, 0] is empty", { Tensor.zeros([2, 0]).max(alongAxis: 1) }),
+            ("Tensor.argmax(alongAxis:): axis 1 of shape [2, 0] is empty", { Tensor(Tensor.zeros([2, 0]).argmax(alongAxis: 1).map(Float.init)) }),
+            ("Tensor subscript: index [3, 0] out of range for shape [3, 2]", { Tensor([Tensor.zeros([3, 2])[3, 0]]) }),
+            ("Tensor subscript: index [1] has 1 components, shape [3, 2] has 2", {
+                var x = Tensor.zeros([3, 2])
+                x[1] = 5
+                return x
+            }),
+            ("expanded(to:): shape [3] does not expand to [2, 4]", { Tensor.zeros([3]).expanded(to: [2, 4]) }),
+            ("summed(toShape:): shape [2, 4] is not an expansion of [3]", { Tensor.zeros([2, 4]).summed(toShape: [3]) }),
         ]
     }
 
