@@ -54,9 +54,9 @@ extension Tensor {
     public func max(alongAxis axis: Int) -> Tensor {
         guard let (outer, length, inner) = folding(axis, name: "max") else { return Tensor.zeros(Array(shape.dropLast())) }
         guard checkShape(length > 0, "Tensor.max(alongAxis:): axis \(axis) of shape \(shape) is empty") else {
-            return Tensor.zeros(uninitialized(removing: axis).shape)
+            return Tensor.zeros(shape(removing: axis))
         }
-        let positions = argmax(alongAxis: axis)
+        let positions = firstMaxima(outer: outer, length: length, inner: inner)
         let result = uninitialized(removing: axis)
         let source = storage.pointer, target = result.storage.pointer
         for o in 0..<outer {
@@ -80,6 +80,12 @@ extension Tensor {
         guard checkShape(length > 0, "Tensor.argmax(alongAxis:): axis \(axis) of shape \(shape) is empty") else {
             return [Int](repeating: 0, count: outer * inner)
         }
+        return firstMaxima(outer: outer, length: length, inner: inner)
+    }
+
+    /// The position along the middle axis of the first maximum of each slice of the tensor
+    /// viewed as `[outer, length, inner]`, `length` > 0.
+    private func firstMaxima(outer: Int, length: Int, inner: Int) -> [Int] {
         let source = storage.pointer
         var positions = [Int](repeating: 0, count: outer * inner)
         for o in 0..<outer {
@@ -103,10 +109,15 @@ extension Tensor {
         return (shape[..<axis].reduce(1, *), shape[axis], shape[(axis + 1)...].reduce(1, *))
     }
 
+    /// This shape without `axis`.
+    private func shape(removing axis: Int) -> [Int] {
+        var result = shape
+        result.remove(at: axis)
+        return result
+    }
+
     /// An uninitialised tensor of this shape without `axis`.
     private func uninitialized(removing axis: Int) -> Tensor {
-        var resultShape = shape
-        resultShape.remove(at: axis)
-        return Tensor(uninitializedShape: resultShape)
+        Tensor(uninitializedShape: shape(removing: axis))
     }
 }
