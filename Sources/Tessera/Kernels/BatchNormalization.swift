@@ -168,7 +168,7 @@ public enum BatchNormalization {
                     }
                 }
                 replicas.sum.sumOverReplicas(&totals)
-                nonisolated(unsafe) let global = totals
+                let global = totals
                 Parallel.forEach(channels) { channel in
                     writeInputGradient(
                         channel, sumGradient: global[channel], sumGradientTimesNormalised: global[channels + channel],

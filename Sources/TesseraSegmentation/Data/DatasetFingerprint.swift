@@ -58,7 +58,7 @@ public struct DatasetFingerprint: Sendable, Equatable {
             foreground += foregroundHere
             background += labels.count - foregroundHere
             guard objects.count > 1 else { continue }
-            narrow += BorderWeights().gaps(labels: labels, height: height, width: width).reduce(0) { $0 + ($1 < Self.gapWidth ? 1 : 0) }
+            narrow += BorderWeights().gaps(between: objects, labels: labels, width: width).reduce(0) { $0 + ($1 < Self.gapWidth ? 1 : 0) }
         }
         foregroundFraction = pixels > 0 ? Double(foreground) / Double(pixels) : 0
         medianObjectDiameter = Self.median(diameters) ?? 0

@@ -38,10 +38,15 @@ public struct BorderWeights: Sendable, Equatable {
     /// two objects are within `4σ`.
     public func gaps(labels: [Int32], height: Int, width: Int) -> [Float] {
         require(labels.count == height * width, "BorderWeights: \(labels.count) labels for \(height)×\(width)")
-        let count = labels.count
+        return gaps(between: Self.components(labels: labels, height: height, width: width), labels: labels, width: width)
+    }
+
+    /// ``gaps(labels:height:width:)`` for `objects`, the mask's components, already found.
+    func gaps(between objects: [Component], labels: [Int32], width: Int) -> [Float] {
+        let count = labels.count, height = count / width
         var nearest = [Float](repeating: .infinity, count: count), second = nearest
         let reach = Int((4 * sigma).rounded(.up))
-        for object in Self.components(labels: labels, height: height, width: width) {
+        for object in objects {
             let top = max(object.rows.lowerBound - reach, 0), bottom = min(object.rows.upperBound + reach, height)
             let left = max(object.columns.lowerBound - reach, 0), right = min(object.columns.upperBound + reach, width)
             let distances = Self.distances(
@@ -60,8 +65,11 @@ public struct BorderWeights: Sendable, Equatable {
         return (0..<count).map { labels[$0] == 0 ? nearest[$0] + second[$0] : .infinity }
     }
 
-    /// The 4-connected components of the foreground: their pixels and bounding boxes.
-    static func components(labels: [Int32], height: Int, width: Int) -> [(pixels: [Int], rows: Range<Int>, columns: Range<Int>)] {
+    /// A connected component of the foreground: its pixels and bounding box.
+    typealias Component = (pixels: [Int], rows: Range<Int>, columns: Range<Int>)
+
+    /// The 4-connected components of the foreground.
+    static func components(labels: [Int32], height: Int, width: Int) -> [Component] {
         var seen = [Bool](repeating: false, count: labels.count)
         var result: [(pixels: [Int], rows: Range<Int>, columns: Range<Int>)] = []
         for start in labels.indices where labels[start] != 0 && !seen[start] {
