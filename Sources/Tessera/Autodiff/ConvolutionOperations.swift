@@ -42,7 +42,7 @@ public func convTranspose2d(
     _ input: Tensor, weight: Tensor, bias: Tensor? = nil,
     stride: Size2D = 1, padding: Size2D = 0, outputPadding: Size2D = 0, dilation: Size2D = 1
 ) -> Tensor {
-    let output = TransposedConvolution2D.forward(
+    let output = ConvolutionTranspose2D.forward(
         input: input, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation,
         outputPadding: outputPadding)
     let (x, w) = (input.detached(), weight.detached())
@@ -57,14 +57,14 @@ public func convTranspose2d(
             // A nested scope's replay: the convolution of the output gradient, recorded.
             dx = conv2d(gradient, weight: weight, stride: stride, padding: padding, dilation: dilation)
         } else {
-            dx = TransposedConvolution2D.backwardData(
+            dx = ConvolutionTranspose2D.backwardData(
                 gradientOfOutput: gradient, weight: w, inputShape: x.shape, stride: stride, padding: padding,
                 dilation: dilation, outputPadding: outputPadding)
         }
-        let dw = !needsWeightGradient ? nil : TransposedConvolution2D.backwardWeight(
+        let dw = !needsWeightGradient ? nil : ConvolutionTranspose2D.backwardWeight(
             gradientOfOutput: gradient, input: x, weightShape: w.shape, stride: stride, padding: padding,
             dilation: dilation, outputPadding: outputPadding)
-        return [dx, dw] + (hasBias ? [TransposedConvolution2D.backwardBias(gradientOfOutput: gradient)] : [])
+        return [dx, dw] + (hasBias ? [ConvolutionTranspose2D.backwardBias(gradientOfOutput: gradient)] : [])
     }
 }
 

@@ -11,7 +11,7 @@
 /// the batch is lowered in tiles (see `Lowering`, which issues the GEMMs): output rows of
 /// one large image, or several small images side by side, `P` standing for a tile's
 /// pixels. The forward pass and the input gradient here are the input gradient and the
-/// forward pass of ``TransposedConvolution2D``, and share its GEMMs.
+/// forward pass of ``ConvolutionTranspose2D``, and share its GEMMs.
 public enum Convolution2D {
     /// The geometry of one image of `inputShape` under a weight of `weightShape`.
     public static func geometry(

@@ -33,7 +33,7 @@ public final class ConvTranspose2d: Module, UnaryLayer {
     /// `[N, out, Ho, Wo]` for an input `[N, any, H, W]`.
     private func outputShape(of inputShape: [Int]) -> [Int] {
         let kernel = weight.value.shape
-        let geometry = TransposedConvolution2D.geometry(
+        let geometry = ConvolutionTranspose2D.geometry(
             inputShape: [inputShape[0], kernel[0], inputShape[2], inputShape[3]], weightShape: kernel,
             stride: stride, padding: padding, dilation: 1, outputPadding: outputPadding)
         return [inputShape[0], kernel[1], geometry.inputSize.height, geometry.inputSize.width]

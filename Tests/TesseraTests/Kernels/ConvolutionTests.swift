@@ -276,17 +276,17 @@ struct TiledConvolutionTests {
         var generator = RandomGenerator(seed: 14)
         let x = Tensor.normal([1, 8, 64, 64], using: &generator)
         let weight = Tensor.normal([8, 128, 2, 2], using: &generator)
-        let g = TransposedConvolution2D.geometry(
+        let g = ConvolutionTranspose2D.geometry(
             inputShape: x.shape, weightShape: weight.shape, stride: 2, padding: 0, dilation: 1, outputPadding: 0)
         #expect(g.outputRowTiles(maximumElements: KernelTuning.reference().sharedTileElements).count > 1)
-        let y = TransposedConvolution2D.forward(input: x, weight: weight, stride: 2)
+        let y = ConvolutionTranspose2D.forward(input: x, weight: weight, stride: 2)
         let probe = Tensor.normal(y.shape, using: &generator)
         let otherWeight = Tensor.normal(weight.shape, using: &generator)
-        let dx = TransposedConvolution2D.backwardData(gradientOfOutput: probe, weight: weight, inputShape: x.shape, stride: 2)
-        let dw = TransposedConvolution2D.backwardWeight(gradientOfOutput: probe, input: x, weightShape: weight.shape, stride: 2)
+        let dx = ConvolutionTranspose2D.backwardData(gradientOfOutput: probe, weight: weight, inputShape: x.shape, stride: 2)
+        let dw = ConvolutionTranspose2D.backwardWeight(gradientOfOutput: probe, input: x, weightShape: weight.shape, stride: 2)
         let lhs = GradientCheck.weightedSum(y, probe)
         #expect(abs(lhs - GradientCheck.weightedSum(x, dx)) <= 1e-4 * max(1, abs(lhs)))
-        let weightLhs = GradientCheck.weightedSum(TransposedConvolution2D.forward(input: x, weight: otherWeight, stride: 2), probe)
+        let weightLhs = GradientCheck.weightedSum(ConvolutionTranspose2D.forward(input: x, weight: otherWeight, stride: 2), probe)
         #expect(abs(weightLhs - GradientCheck.weightedSum(otherWeight, dw)) <= 1e-4 * max(1, abs(weightLhs)))
     }
 }

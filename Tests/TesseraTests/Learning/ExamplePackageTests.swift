@@ -15,7 +15,10 @@ struct ExamplePackageTests {
     @Test("the classifier and the segmenter build against the Tessera product, run and learn")
     func examplesLearn() throws {
         let swift = URL(fileURLWithPath: "/usr/bin/env")
-        let build = try TesseraProcess.run(swift, ["swift", "build", "-c", "release", "--package-path", Self.examples.path])
+        // A cached build manifest of Examples/ would still list the files Tessera had when
+        // it was last built there, and fail after a source file was added or renamed.
+        let build = try TesseraProcess.run(
+            swift, ["swift", "build", "-c", "release", "--disable-build-manifest-caching", "--package-path", Self.examples.path])
         try #require(build.status == 0, "swift build of Examples/ failed:\n\(build.output)")
         let programs = Self.examples.appendingPathComponent(".build/release")
 

@@ -2,7 +2,7 @@ import Testing
 import Tessera
 
 @Suite("conv_transpose2d")
-struct TransposedConvolutionTests {
+struct ConvolutionTransposeTests {
     /// (kernel, stride, padding, outputPadding)
     static let table: [(Int, Int, Int, Int)] = [(2, 2, 0, 0), (3, 2, 1, 1), (3, 1, 1, 0), (1, 1, 0, 0), (4, 2, 1, 0)]
 
@@ -11,7 +11,7 @@ struct TransposedConvolutionTests {
         var generator = RandomGenerator(seed: 4)
         let weight = Tensor.normal([3, 5, kernel, kernel], using: &generator)  // conv: 5 → 3; transposed: 3 → 5
         let y = Tensor.normal([2, 3, 6, 5], using: &generator)
-        let transposed = TransposedConvolution2D.forward(
+        let transposed = ConvolutionTranspose2D.forward(
             input: y, weight: weight, stride: Size2D(stride), padding: Size2D(padding), outputPadding: Size2D(outputPadding))
         let x = Tensor.normal(transposed.shape, using: &generator)
         let convolved = Convolution2D.forward(input: x, weight: weight, stride: Size2D(stride), padding: Size2D(padding))
@@ -28,16 +28,16 @@ struct TransposedConvolutionTests {
         let weight = Tensor.normal([3, 2, kernel, kernel], using: &generator)
         let bias = Tensor.normal([2], using: &generator)
         let probe = Tensor.normal(
-            TransposedConvolution2D.forward(input: x, weight: weight, stride: s, padding: p, outputPadding: op).shape, using: &generator)
+            ConvolutionTranspose2D.forward(input: x, weight: weight, stride: s, padding: p, outputPadding: op).shape, using: &generator)
         func loss(_ x: Tensor, _ weight: Tensor, _ bias: Tensor) -> Double {
             GradientCheck.weightedSum(
-                TransposedConvolution2D.forward(input: x, weight: weight, bias: bias, stride: s, padding: p, outputPadding: op), probe)
+                ConvolutionTranspose2D.forward(input: x, weight: weight, bias: bias, stride: s, padding: p, outputPadding: op), probe)
         }
-        let dx = TransposedConvolution2D.backwardData(
+        let dx = ConvolutionTranspose2D.backwardData(
             gradientOfOutput: probe, weight: weight, inputShape: x.shape, stride: s, padding: p, outputPadding: op)
-        let dw = TransposedConvolution2D.backwardWeight(
+        let dw = ConvolutionTranspose2D.backwardWeight(
             gradientOfOutput: probe, input: x, weightShape: weight.shape, stride: s, padding: p, outputPadding: op)
-        let db = TransposedConvolution2D.backwardBias(gradientOfOutput: probe)
+        let db = ConvolutionTranspose2D.backwardBias(gradientOfOutput: probe)
         let failures = [
             GradientCheck.mismatch(analytic: dx, at: x) { loss($0, weight, bias) },
             GradientCheck.mismatch(analytic: dw, at: weight) { loss(x, $0, bias) },
@@ -54,15 +54,15 @@ struct TransposedConvolutionTests {
             let x = try reference.tensor("input"), weight = try reference.tensor("weight"), bias = try reference.tensor("bias")
             let dy = try reference.tensor("grad_output")
             expectMatchesReference(
-                TransposedConvolution2D.forward(input: x, weight: weight, bias: bias, stride: s, padding: p, outputPadding: op),
+                ConvolutionTranspose2D.forward(input: x, weight: weight, bias: bias, stride: s, padding: p, outputPadding: op),
                 try reference.tensor("output"), "\(reference) output")
             expectMatchesReference(
-                TransposedConvolution2D.backwardData(gradientOfOutput: dy, weight: weight, inputShape: x.shape, stride: s, padding: p, outputPadding: op),
+                ConvolutionTranspose2D.backwardData(gradientOfOutput: dy, weight: weight, inputShape: x.shape, stride: s, padding: p, outputPadding: op),
                 try reference.tensor("grad_input"), "\(reference) grad_input")
             expectMatchesReference(
-                TransposedConvolution2D.backwardWeight(gradientOfOutput: dy, input: x, weightShape: weight.shape, stride: s, padding: p, outputPadding: op),
+                ConvolutionTranspose2D.backwardWeight(gradientOfOutput: dy, input: x, weightShape: weight.shape, stride: s, padding: p, outputPadding: op),
                 try reference.tensor("grad_weight"), "\(reference) grad_weight")
-            expectMatchesReference(TransposedConvolution2D.backwardBias(gradientOfOutput: dy), try reference.tensor("grad_bias"), "\(reference) grad_bias")
+            expectMatchesReference(ConvolutionTranspose2D.backwardBias(gradientOfOutput: dy), try reference.tensor("grad_bias"), "\(reference) grad_bias")
         }
     }
 }

@@ -8,7 +8,7 @@
 /// - forward: `y = col2im(Wᵀ · x) (+ bias)`
 /// - backward-data: `dx = W · im2col(dy)`
 /// - backward-weight: `dW = Σₙ x · im2col(dy)ᵀ`
-public enum TransposedConvolution2D {
+public enum ConvolutionTranspose2D {
     /// The convolution geometry whose input is this layer's output and whose output is
     /// this layer's input.
     public static func geometry(
