@@ -163,16 +163,9 @@ final class Tape: @unchecked Sendable {
         let targetKeys = Set(targets.map(ObjectIdentifier.init))
         func isInScope(_ node: TapeNode) -> Bool { node.order >= start || targetKeys.contains(ObjectIdentifier(node)) }
         guard let root = entry(of: value), isInScope(root) else { return targets.map { _ in nil } }
-        var reachable: [TapeNode] = []
-        var visited = Set<ObjectIdentifier>()
-        var stack = [root]
-        while let node = stack.popLast() {
-            guard visited.insert(ObjectIdentifier(node)).inserted else { continue }
-            reachable.append(node)
-            guard !targetKeys.contains(ObjectIdentifier(node)) else { continue }
-            stack.append(contentsOf: node.inputs.compactMap { $0 }.filter(isInScope))
+        let reachable = Self.replayOrder(from: root) { node in
+            targetKeys.contains(ObjectIdentifier(node)) ? [] : node.inputs.compactMap { $0 }.filter(isInScope)
         }
-        reachable.sort { $0.order > $1.order }
         var gradients = [ObjectIdentifier(root): Tensor(shape: value.shape, repeating: 1)]
         for node in reachable where !targetKeys.contains(ObjectIdentifier(node)) {
             guard let backward = node.backward, let gradient = gradients[ObjectIdentifier(node)] else { continue }
@@ -206,21 +199,27 @@ final class Tape: @unchecked Sendable {
         return result
     }
 
-    /// Back-propagates `seed` from `root` to every entry it depends on, releasing each
-    /// operation's saved tensors once used. Leaves keep their gradients.
-    ///
-    /// - Parameter leafFinished: called for each reachable leaf as soon as its gradient is
-    ///   final, that is right after the last operation that uses it has been replayed.
-    static func propagate(from root: TapeNode, seed: Tensor, leafFinished: ((TapeNode) -> Void)? = nil) {
+    /// `root` and every entry reached from it through `inputs`, in decreasing creation
+    /// order: each after all the entries that use it.
+    private static func replayOrder(from root: TapeNode, inputs: (TapeNode) -> [TapeNode]) -> [TapeNode] {
         var reachable: [TapeNode] = []
         var visited = Set<ObjectIdentifier>()
         var stack = [root]
         while let node = stack.popLast() {
             guard visited.insert(ObjectIdentifier(node)).inserted else { continue }
             reachable.append(node)
-            stack.append(contentsOf: node.inputs.compactMap { $0 })
+            stack.append(contentsOf: inputs(node))
         }
-        reachable.sort { $0.order > $1.order }
+        return reachable.sorted { $0.order > $1.order }
+    }
+
+    /// Back-propagates `seed` from `root` to every entry it depends on, releasing each
+    /// operation's saved tensors once used. Leaves keep their gradients.
+    ///
+    /// - Parameter leafFinished: called for each reachable leaf as soon as its gradient is
+    ///   final, that is right after the last operation that uses it has been replayed.
+    static func propagate(from root: TapeNode, seed: Tensor, leafFinished: ((TapeNode) -> Void)? = nil) {
+        let reachable = replayOrder(from: root) { $0.inputs.compactMap { $0 } }
         // The replay runs in decreasing order, so a leaf is final after the consumer with
         // the lowest order.
         var lastConsumer: [ObjectIdentifier: Int] = [:]

@@ -106,13 +106,18 @@ struct SecondDerivativeTests {
         }
     }
 
+    /// Two `Linear` layers of `features` (input, hidden, output) with `activation` between.
+    private static func perceptron(_ features: [Int], activation: any UnaryLayer, generator: inout RandomGenerator) -> Sequential {
+        Sequential([
+            Linear(inputFeatures: features[0], outputFeatures: features[1], generator: &generator), activation,
+            Linear(inputFeatures: features[1], outputFeatures: features[2], generator: &generator),
+        ])
+    }
+
     @Test("an input-gradient penalty on a multilayer perceptron gets its true parameter gradients")
     func inputGradientPenaltyOnAPerceptron() {
         var generator = RandomGenerator(seed: 32)
-        let model = Sequential([
-            Linear(inputFeatures: 4, outputFeatures: 6, generator: &generator), Tanh(),
-            Linear(inputFeatures: 6, outputFeatures: 3, generator: &generator),
-        ])
+        let model = Self.perceptron([4, 6, 3], activation: Tanh(), generator: &generator)
         let x = Tensor.normal([5, 4], using: &generator)
         let labels = Tensor(shape: [5, 3], scalars: (0..<15).map { $0 % 4 == 0 ? 1 : 0 })
         let negativeLogLikelihood = { (logits: Tensor) in -(logSoftmax(logits) * labels).sum() / 5 }
@@ -126,10 +131,7 @@ struct SecondDerivativeTests {
     @Test("a gradient-norm penalty from a nested parameter scope gets its true gradients")
     func parameterGradientPenalty() {
         var generator = RandomGenerator(seed: 33)
-        let model = Sequential([
-            Linear(inputFeatures: 3, outputFeatures: 4, generator: &generator), Sigmoid(),
-            Linear(inputFeatures: 4, outputFeatures: 2, generator: &generator),
-        ])
+        let model = Self.perceptron([3, 4, 2], activation: Sigmoid(), generator: &generator)
         let x = Tensor.normal([4, 3], using: &generator), y = Tensor.normal([4, 2], using: &generator)
         Self.checkParameterGradients(of: model) { model in
             let (loss, gradients) = valueAndGradient(of: model) { model in
