@@ -16,14 +16,13 @@ public func conv2d(
             dx = nil
         } else if Tape.active != nil {
             // A nested scope's replay: the input gradient is the transposed convolution of
-            // the output gradient, recorded, so its own gradient can be taken.
-            let size = Size2D(input.shape[2], input.shape[3]), reached = Size2D(gradient.shape[2], gradient.shape[3])
-            let extent = { (reached: Int, stride: Int, padding: Int, dilation: Int, kernel: Int) in
-                (reached - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1
-            }
-            let outputPadding = Size2D(
-                size.height - extent(reached.height, stride.height, padding.height, dilation.height, weight.shape[2]),
-                size.width - extent(reached.width, stride.width, padding.width, dilation.width, weight.shape[3]))
+            // the output gradient, recorded, so its own gradient can be taken. Its output
+            // padding makes up the input rows and columns that the strides skipped.
+            let reached = ConvolutionTranspose2D.geometry(
+                inputShape: gradient.shape, weightShape: weight.shape, stride: stride, padding: padding, dilation: dilation,
+                outputPadding: 0
+            ).inputSize
+            let outputPadding = Size2D(x.shape[2] - reached.height, x.shape[3] - reached.width)
             dx = convTranspose2d(
                 gradient, weight: weight, stride: stride, padding: padding, outputPadding: outputPadding, dilation: dilation)
         } else {
