@@ -59,6 +59,8 @@ struct TrainCommand: ParsableCommand {
     var nesterov = false
     @Option(help: "Weight decay (L2 for adam/sgd, decoupled for adamw).")
     var weightDecay: Float = 0
+    @Option(help: "Validate and keep as best.safetensors an exponential moving average of the weights with this decay per step (e.g. 0.99: about the last 100 steps); last.safetensors keeps the trained weights.")
+    var ema: Float?
     @Option(help: "Learning-rate schedule: none, cosine, poly (nnU-Net's (1 − t/T)^0.9) or plateau (halves on a val Dice plateau); with --time-limit, cosine and poly run to the time limit; default none).")
     var schedule: TrainingConfiguration.ScheduleKind?
     @Option(help: "Loss: bce, ce, dice, bce+dice or ce+dice (default bce+dice for 1 class, ce+dice otherwise).")
@@ -131,6 +133,7 @@ struct TrainCommand: ParsableCommand {
         c.nesterov = nesterov ? true : nil
         c.weightDecay = weightDecay
         c.schedule = schedule ?? c.schedule
+        c.averageDecay = ema
         c.loss = loss
         c.width = width ?? c.width
         c.depth = depth ?? c.depth

@@ -9,7 +9,10 @@ import TesseraDistributed
 /// file is replaced atomically, so a killed run loses at most the epoch in progress, and
 /// ``init(configuration:resume:overwrite:communicator:datasets:progress:)`` with `resume`
 /// continues it exactly. Each step's batch is cropped and augmented in the background
-/// during the step before (``Prefetch``).
+/// during the step before (``Prefetch``). With `averageDecay` set, validation and
+/// `best.safetensors` use an ``ExponentialMovingAverage`` of the weights, while
+/// `last.safetensors` keeps the trained weights and the average is saved with the
+/// optimizer state.
 ///
 /// With a communicator, the processes of an MPI job train one model data-parallel
 /// (``DataParallel``): each epoch's shuffled order is shared and each process takes every
@@ -101,6 +104,7 @@ public final class Trainer {
         var records: [EpochRecord] = []
         var (epoch, step, bestDice) = (0, 0, -1.0)
         var configurationWritten = false
+        var resumedAverage: SafeTensors?
 
         // The run folder is rank 0's: only it locks, reads and writes it.
         var lock: RunLock?
@@ -135,7 +139,9 @@ public final class Trainer {
             if let communicator, processes > 1 {
                 resumed = try SafeTensors.decode(Data(communicator.broadcast([UInt8](resumed.encoded()))), path: "rank 0's optimizer state")
             }
-            try optimizer.load(resumed, source: runFolder.path)
+            let (optimizerState, averageState) = Self.separatingAverage(resumed)
+            try optimizer.load(optimizerState, source: runFolder.path)
+            resumedAverage = averageState
             if let state = resumed.metadata["plateau"], let decoded = try? JSONDecoder().decode(PlateauSchedule.self, from: Data(state.utf8)) {
                 plateau = decoded
             }
@@ -157,6 +163,14 @@ public final class Trainer {
         if configuration.freezeEncoder {
             for (_, block) in model.encoderBlocks { block.freeze() }
         }
+        // With --ema, validation scores (and best.safetensors holds) a second model that
+        // receives the average of the trained one's weights.
+        let average = configuration.averageDecay.map { ExponentialMovingAverage(of: model, decay: $0) }
+        if let average, resume {
+            guard let resumedAverage else { throw TrainingError("\(runFolder.path): the run keeps a weight average (--ema), but its optimizer state holds none") }
+            try average.load(resumedAverage, source: "\(runFolder.path)/\(File.lastOptimizer)")
+        }
+        let validated = average == nil ? model : UNet(modelConfiguration, generator: &generator)
         let parallel = communicator.map {
             DataParallel(model, communicator: $0, synchronizingBatchNorm: configuration.synchronizedBatchNorm)
         }
@@ -266,6 +280,7 @@ public final class Trainer {
                     if !configuration.synchronizedBatchNorm { parallel.broadcastState() }
                     if step % Self.replicaCheckInterval == 0 { try checkReplicas(parallel, step: step) }
                 }
+                average?.update(from: model)
                 lossTotal += lossValue
                 lossCount += 1
                 stepInEpoch += 1
@@ -290,7 +305,11 @@ public final class Trainer {
             // Under a time limit, validation takes at most about a twentieth of it.
             if let timeLimit, !isLastEpoch, sharedElapsed - lastValidation < timeLimit / Double(Self.validationsPerTimeLimit) { continue }
             lastValidation = sharedElapsed
-            let (metrics, validationLoss) = validate(model, on: validation, loss: loss, rank: rank, processes: processes)
+            if let average {
+                average.copy(to: validated)
+                for ((_, counter), (_, trained)) in zip(validated.allCounters(), model.allCounters()) { counter.value = trained.value }
+            }
+            let (metrics, validationLoss) = validate(validated, on: validation, loss: loss, rank: rank, processes: processes)
             let encoder = (model.encoderBlocks.map { normTotals[$0.0] ?? 0 }.map { $0 * $0 }.reduce(0, +)).squareRoot()
             let decoder = (model.decoderBlocks.map { normTotals[$0.0] ?? 0 }.map { $0 * $0 }.reduce(0, +)).squareRoot()
             let count = Double(max(lossCount, 1))
@@ -308,9 +327,12 @@ public final class Trainer {
             if improved { bestDice = metrics.dice }
             if let parallel { try checkReplicas(parallel, step: step) }
             if writes {
+                func checkpoint(of model: UNet) -> Checkpoint {
+                    Checkpoint(model: model, mapping: training.mapping, epoch: epoch, step: step, bestDice: bestDice, processes: processes)
+                }
                 try writeCheckpoint(
-                    Checkpoint(model: model, mapping: training.mapping, epoch: epoch, step: step, bestDice: bestDice, processes: processes),
-                    optimizer: optimizer, plateau: plateau, records: records, improved: improved, configurationWritten: &configurationWritten)
+                    checkpoint(of: model), best: improved ? checkpoint(of: validated) : nil, optimizer: optimizer, average: average,
+                    plateau: plateau, records: records, configurationWritten: &configurationWritten)
             }
             progress(.epochFinished(record))
             if timedOut {
@@ -376,13 +398,19 @@ public final class Trainer {
         }
     }
 
-    /// Writes the checkpoint, its optimizer state, the metrics and the curves, each file
+    /// Writes the checkpoint, its optimizer state (with the weight average, if any), the
+    /// best checkpoint when there is a new one, the metrics and the curves, each file
     /// atomically and in an order that a kill at any point leaves resumable.
     private func writeCheckpoint(
-        _ checkpoint: Checkpoint, optimizer: Optimizer, plateau: PlateauSchedule, records: [EpochRecord], improved: Bool,
-        configurationWritten: inout Bool
+        _ checkpoint: Checkpoint, best: Checkpoint?, optimizer: Optimizer, average: ExponentialMovingAverage?, plateau: PlateauSchedule,
+        records: [EpochRecord], configurationWritten: inout Bool
     ) throws {
         var optimizerState = optimizer.stateDictionary()
+        if let average {
+            let state = average.stateDictionary()
+            for (name, tensor) in state.tensors { optimizerState.tensors[Self.averagePrefix + name] = tensor }
+            for (key, value) in state.metadata { optimizerState.metadata[Self.averagePrefix + key] = value }
+        }
         optimizerState.metadata["plateau"] = String(decoding: try JSONEncoder().encode(plateau), as: UTF8.self)
         optimizerState.metadata["epoch"] = String(checkpoint.epoch)
         // The configuration goes in with the first checkpoint, so that a run killed before
@@ -393,7 +421,7 @@ public final class Trainer {
         }
         try writeRecords(records)
         try AtomicFile.write(Data(CurvesChart.svg(records).utf8), to: runFolder.appendingPathComponent(File.curves))
-        if improved { try checkpoint.write(to: runFolder.appendingPathComponent(File.best)) }
+        if let best { try best.write(to: runFolder.appendingPathComponent(File.best)) }
         // Keep the optimizer state that matches the current last.safetensors until the new
         // checkpoint is in place: a kill at any point leaves a matching pair to resume from.
         let lastOptimizer = runFolder.appendingPathComponent(File.lastOptimizer)
@@ -454,6 +482,24 @@ public final class Trainer {
     }
 
     // MARK: Files
+
+    /// What names the weight average's tensors and metadata inside the optimizer state file.
+    private static let averagePrefix = "average."
+
+    /// A saved optimizer state split into the optimizer's own and the weight average's
+    /// (nil when the run kept none).
+    private static func separatingAverage(_ state: SafeTensors) -> (optimizer: SafeTensors, average: SafeTensors?) {
+        var optimizer = state, average = SafeTensors()
+        for (name, tensor) in state.tensors where name.hasPrefix(averagePrefix) {
+            optimizer.tensors[name] = nil
+            average.tensors[String(name.dropFirst(averagePrefix.count))] = tensor
+        }
+        for (key, value) in state.metadata where key.hasPrefix(averagePrefix) {
+            optimizer.metadata[key] = nil
+            average.metadata[String(key.dropFirst(averagePrefix.count))] = value
+        }
+        return (optimizer, average.metadata.isEmpty ? nil : average)
+    }
 
     /// The saved optimizer state that belongs to the checkpoint of `epoch`.
     private func optimizerState(forEpoch epoch: Int) throws -> SafeTensors {

@@ -37,6 +37,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var nesterov: Bool?
     public var weightDecay: Float = 0
     public var schedule = ScheduleKind.none
+    /// Decay per step of an exponential moving average of the weights, which validation
+    /// scores and `best.safetensors` holds; nil validates the trained weights themselves.
+    public var averageDecay: Float?
     public var loss: SegmentationLoss?
     public var width = 16
     public var depth = 4
@@ -131,6 +134,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         if momentum < 0 || momentum >= 1 { return "--momentum must be in [0, 1), got \(momentum)" }
         if nesterov == true && (optimizer != .sgd || !(momentum > 0)) { return "--nesterov needs --optimizer sgd and a --momentum above 0" }
         if weightDecay < 0 { return "--weight-decay must be ≥ 0, got \(weightDecay)" }
+        if let averageDecay, !(averageDecay > 0 && averageDecay < 1) { return "--ema must be a decay between 0 and 1 (e.g. 0.99), got \(averageDecay)" }
         if let crop, crop < 1 << depth { return "--crop \(crop) is smaller than 2^depth = \(1 << depth)" }
         if !(validationFraction > 0 && validationFraction < 1) { return "--val-fraction must be between 0 and 1, got \(validationFraction)" }
         if let threads, threads < 1 { return "--threads must be at least 1, got \(threads)" }

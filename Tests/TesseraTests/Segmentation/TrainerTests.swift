@@ -19,12 +19,14 @@ struct TrainerTests {
         return configuration
     }
 
-    /// The small configuration with every augmentation and SGD with Nesterov momentum (no
-    /// decaying schedule: the shorter first half of the resume test would decay faster).
+    /// The small configuration with every augmentation, SGD with Nesterov momentum and a
+    /// weight average (no decaying schedule: the shorter first half of the resume test
+    /// would decay faster).
     static func recipeConfiguration(_ folder: URL) -> TrainingConfiguration {
         var configuration = smallConfiguration(folder)
         (configuration.elastic, configuration.rotate, configuration.scale, configuration.intensity) = (true, true, true, true)
         (configuration.optimizer, configuration.momentum, configuration.nesterov) = (.sgd, 0.99, true)
+        configuration.averageDecay = 0.9
         return configuration
     }
 
@@ -49,6 +51,24 @@ struct TrainerTests {
         ])
         let checkpoint = try Checkpoint.read(from: resumedFolder.appendingPathComponent("last.safetensors"))
         #expect(checkpoint.epoch == 4 && checkpoint.step == 16)
+    }
+
+    @Test("with a weight average, validation scores the average, best.safetensors holds it and last.safetensors the trained weights")
+    func weightAverage() throws {
+        let folder = try Fixtures.temporaryFolder()
+        var configuration = Self.smallConfiguration(folder)
+        configuration.averageDecay = 0.9
+        let summary = try Trainer(configuration: configuration).run()
+        let best = try Checkpoint.read(from: folder.appendingPathComponent("best.safetensors"))
+        let last = try Checkpoint.read(from: folder.appendingPathComponent("last.safetensors"))
+        let record = try #require(summary.records.first { $0.epoch == best.epoch })
+        #expect(record.validationDice == summary.bestDice)
+        let (_, validation) = try configuration.datasets()
+        let (metrics, loss) = Validation.evaluate(best.model, on: validation, loss: configuration.resolvedLoss)
+        #expect(metrics.dice == record.validationDice)
+        #expect(abs(loss! - record.validationLoss) < 1e-9)
+        #expect(best.model.namedParameters()[0].1.value != last.model.namedParameters()[0].1.value)
+        #expect(best.model.allCounters().map(\.1.value) == Array(repeating: Int64(best.step), count: best.model.allCounters().count))
     }
 
     @Test("the U-Net overfits four synthetic images to Dice > 0.95")
@@ -134,6 +154,9 @@ struct TrainerTests {
         configuration = TrainingConfiguration()
         (configuration.augment, configuration.elastic) = (false, true)
         #expect(configuration.problem?.contains("--elastic needs augmentation") == true)
+        configuration = TrainingConfiguration()
+        configuration.averageDecay = 1
+        #expect(configuration.problem?.contains("--ema must be a decay between 0 and 1") == true)
         configuration = TrainingConfiguration()
         (configuration.classes, configuration.borderWeight) = (3, 10)
         #expect(configuration.problem?.contains("--border-weight needs --classes 1") == true)
