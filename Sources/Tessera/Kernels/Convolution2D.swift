@@ -26,14 +26,17 @@ public enum Convolution2D {
             stride: stride, padding: padding, dilation: dilation)
     }
 
-    /// `y = conv(x, W) + bias`.
+    /// `y = epilogue(conv(x, W) + bias)`.
     ///
     /// - Parameters:
     ///   - bias: `[Cout]`, or `nil` for none.
+    ///   - epilogue: a map of each output channel (batch norm folded in, say), applied to
+    ///     each tile as its GEMM writes it; nil for none.
     ///   - workspace: where the column matrix lives; reused across calls.
     public static func forward(
         input: Tensor, weight: Tensor, bias: Tensor? = nil,
         stride: Size2D = 1, padding: Size2D = 0, dilation: Size2D = 1,
+        epilogue: ChannelAffine? = nil,
         workspace: Workspace = .forCurrentThread
     ) -> Tensor {
         let g = geometry(inputShape: input.shape, weightShape: weight.shape, stride: stride, padding: padding, dilation: dilation)
@@ -41,11 +44,17 @@ public enum Convolution2D {
         if let bias {
             require(bias.shape == [outputChannels], "conv2d: bias \(bias.shape) must be [\(outputChannels)]")
         }
+        if let epilogue {
+            require(epilogue.channels == outputChannels, "conv2d: epilogue of \(epilogue.channels) channels for \(outputChannels) outputs")
+        }
+        // The bias is added to each tile as it is written: an epilogue of its own, or
+        // folded into the given one.
+        let tileMap = bias.map { bias in epilogue?.afterBias(bias.scalars) ?? ChannelAffine(scale: nil, shift: bias.scalars) } ?? epilogue
         let output = Tensor(uninitializedShape: [batch, outputChannels, g.outputSize.height, g.outputSize.width])
         // y[Cout, P] = W[Cout, K] · cols[K, P].
         Lowering(geometry: g, batch: batch, factorChannels: outputChannels, workspace: workspace)
-            .weightTimesColumns(of: input.storage.pointer, weight: weight.storage.pointer, into: output.storage.pointer)
-        if let bias { ChannelBias.add(bias, to: output) }
+            .weightTimesColumns(
+                of: input.storage.pointer, weight: weight.storage.pointer, into: output.storage.pointer, epilogue: tileMap)
         return output
     }
 

@@ -190,15 +190,18 @@ struct Lowering {
     /// cores take turns over the tiles, each running `body` (which must then not start a
     /// multi-threaded GEMM) on its own tiles only.
     private func forEachTile(
-        of images: UnsafePointer<Float>, factors: Factors, sharing: Sharing, division: Division, _ body: (Tile) -> Void
+        of images: UnsafePointer<Float>, factors: Factors, sharing: Sharing, division: Division, _ body: (Tile, Loop) -> Void
     ) {
         let tiling = tiling(sharing)
         BLASThreads.holding(tiling.parts > 1 ? 1 : context.threads) {
+            // The loop `forEachPlacement` hands each tile, for `body` to use too.
+            let tileLoop: Loop
+            if tiling.parts > 1 { tileLoop = Self.serially } else { tileLoop = Parallel.forEach }
             forEachPlacement(of: tiling, division: division, imagesOnOneCore: false) { placement, part, loop in
                 if let columns = tiling.columnBuffers[part] { fillColumns(columns, of: images, at: placement, loop: loop) }
                 withTile(
                     at: placement, of: tiling, part: part, columnsOf: UnsafeMutablePointer(mutating: images), factors: factors,
-                    loop: loop, body)
+                    loop: loop) { body($0, tileLoop) }
             }
         }
     }
@@ -271,15 +274,25 @@ struct Lowering {
     /// `factors = W · cols` for every tile, `W` being `[R, K]` with `R` the factor
     /// channels, written to the factor tensor `output` (`[N, R, P]`): the forward pass of a
     /// convolution, the input gradient of a transposed one. Each core takes tiles of its own.
-    func weightTimesColumns(of images: UnsafePointer<Float>, weight: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+    /// `epilogue` maps each tile's rows right after its GEMM, while they are in cache.
+    func weightTimesColumns(
+        of images: UnsafePointer<Float>, weight: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+        epilogue: ChannelAffine? = nil
+    ) {
         nonisolated(unsafe) let weight = weight
-        forEachTile(of: images, factors: .written(output), sharing: .tilesPerCore, division: .firstFree) { tile in
+        forEachTile(of: images, factors: .written(output), sharing: .tilesPerCore, division: .firstFree) { tile, loop in
             // F[R, P] = W[R, K] · cols[K, P]: M = R, N = P, K = K.
             BLAS.gemm(
                 m: factorChannels, n: tile.width, k: geometry.columnRows,
                 a: weight, lda: geometry.columnRows,
                 b: tile.columns, ldb: tile.columnStride,
                 c: tile.factors, ldc: tile.factorStride)
+            guard let epilogue else { return }
+            nonisolated(unsafe) let factors = tile.factors
+            let (width, stride) = (tile.width, tile.factorStride)
+            loop(factorChannels, max(1, 4096 / max(width, 1))) { channel in
+                epilogue.apply(channel: channel, to: factors + channel * stride, width: width)
+            }
         }
     }
 
@@ -321,7 +334,7 @@ struct Lowering {
         defer { started.deallocate() }
         nonisolated(unsafe) let sums = [result.storage.pointer] + (1..<parts).map { otherSums.storage.pointer + ($0 - 1) * count }
         nonisolated(unsafe) let startedParts = started
-        forEachTile(of: images, factors: .read(factors), sharing: sharing, division: .fixedTurns) { tile in
+        forEachTile(of: images, factors: .read(factors), sharing: sharing, division: .fixedTurns) { tile, _ in
             // W[R, K] (+)= F[R, P] · cols[K, P]ᵀ: M = R, N = K, K = P, B transposed.
             BLAS.gemm(
                 transposeB: true, m: factorChannels, n: geometry.columnRows, k: tile.width,

@@ -33,6 +33,28 @@ public final class Conv2d: Module, UnaryLayer {
         return conv2d(input, weight: weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation)
     }
 
+    /// The convolution followed by `normalization`, and ReLU when `rectify`: the same
+    /// result as `normalization(self(input), rectify: rectify)`. In evaluation mode, when no
+    /// gradient is recorded, the batch norm's running statistics are folded into the
+    /// convolution, which maps each output tile as it is written: one pass over the output
+    /// fewer.
+    public func callAsFunction(_ input: Tensor, normalizedBy normalization: BatchNorm2d, rectify: Bool = false) -> Tensor {
+        let parameters = [weight, normalization.weight, normalization.bias] + (bias.map { [$0] } ?? [])
+        let outputChannels = weight.value.shape[0]
+        let foldable = !normalization.isTraining && !Tape.isRecording(for: [input] + parameters.map(\.value))
+            && input.rank == 4 && input.shape[1] == weight.value.shape[1]
+            && [normalization.weight, normalization.bias, normalization.runningMean, normalization.runningVar]
+                .allSatisfy { $0.value.shape == [outputChannels] }
+        guard foldable else { return normalization(self(input), rectify: rectify) }
+        let epilogue = ChannelAffine.batchNorm(
+            weight: normalization.weight.value, bias: normalization.bias.value,
+            runningMean: normalization.runningMean.value, runningVariance: normalization.runningVar.value,
+            epsilon: normalization.epsilon, rectify: rectify)
+        return Convolution2D.forward(
+            input: input, weight: weight.value, bias: bias?.value, stride: stride, padding: padding, dilation: dilation,
+            epilogue: epilogue)
+    }
+
     /// `[N, out, Ho, Wo]` for an input `[N, any, H, W]`.
     private func outputShape(of inputShape: [Int]) -> [Int] {
         let kernel = weight.value.shape

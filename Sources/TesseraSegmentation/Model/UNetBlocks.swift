@@ -25,10 +25,11 @@ public final class DoubleConv: Module, UnaryLayer {
     }
 
     /// Convolution, then batch norm with its ReLU fused (the same result as
-    /// `relu(batchNorm(conv(x)))`, with less memory traffic), twice.
+    /// `relu(batchNorm(conv(x)))`, with less memory traffic; in evaluation mode folded
+    /// into the convolution), twice.
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        let middle = firstNormalization(firstConvolution(input), rectify: true)
-        return secondNormalization(secondConvolution(middle), rectify: true)
+        let middle = firstConvolution(input, normalizedBy: firstNormalization, rectify: true)
+        return secondConvolution(middle, normalizedBy: secondNormalization, rectify: true)
     }
 }
 
