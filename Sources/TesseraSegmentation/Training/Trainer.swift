@@ -196,8 +196,9 @@ public final class Trainer {
         }
         progress(.started(
             "training U-Net w\(configuration.width) d\(configuration.depth) (\(model.trainableParameterCount) trainable weights) on "
-                + "\(training.samples.count) images (\(try configuration.trainingSource().map(String.init(describing:)) ?? "synthetic shapes")), validating on \(validation.samples.count); "
-                + "\(stepsText) of \(batchText)" + (augmentation.cropSize.map { ", crops \($0)²" } ?? "") + augmentation.extras.map { ", \($0)" }.joined()
+                + "\(training.samples.count) images (\(try configuration.trainingSource().map(String.init(describing:)) ?? "synthetic shapes")), validating on \(validation.samples.count)"
+                + (configuration.averageDecay.map { " with an average of the weights (--ema \(String(format: "%g", $0)))" } ?? "")
+                + "; \(stepsText) of \(batchText)" + (augmentation.cropSize.map { ", crops \($0)²" } ?? "") + augmentation.extras.map { ", \($0)" }.joined()
                 + (configuration.borderWeight.map { ", border weight \($0)" } ?? "")
                 + ", \(ExecutionContext.current.threads) thread\(ExecutionContext.current.threads == 1 ? "" : "s")" + (processes > 1 ? " each" : "")))
 

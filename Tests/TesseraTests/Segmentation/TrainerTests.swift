@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import Tessera
 import TesseraSegmentation
@@ -58,7 +59,11 @@ struct TrainerTests {
         let folder = try Fixtures.temporaryFolder()
         var configuration = Self.smallConfiguration(folder)
         configuration.averageDecay = 0.9
-        let summary = try Trainer(configuration: configuration).run()
+        let opening = Mutex<String?>(nil)
+        let summary = try Trainer(configuration: configuration) { event in
+            if case .started(let line) = event { opening.withLock { $0 = line } }
+        }.run()
+        #expect(opening.withLock { $0 }?.contains(" with an average of the weights (--ema 0.9)") == true)
         let best = try Checkpoint.read(from: folder.appendingPathComponent("best.safetensors"))
         let last = try Checkpoint.read(from: folder.appendingPathComponent("last.safetensors"))
         let record = try #require(summary.records.first { $0.epoch == best.epoch })
