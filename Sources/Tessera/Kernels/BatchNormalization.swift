@@ -58,7 +58,7 @@ public enum BatchNormalization {
         }
         replicas?.sumOverReplicas(&squares)
         let variance = squares.map { Float($0 / Double(elements)) }
-        let inverse = variance.map { 1 / (($0 + epsilon).squareRoot()) }
+        let inverse = inverseStandardDeviations(variance, epsilon: epsilon)
         let unbiasedScale = Float(elements) / Float(elements - 1)
         runningMean.withUnsafeMutableBufferPointer { running in
             for channel in 0..<channels { running[channel] = (1 - momentum) * running[channel] + momentum * mean[channel] }
@@ -81,9 +81,35 @@ public enum BatchNormalization {
     ) -> (output: Tensor, saved: Saved) {
         _ = checkShapes(input: input, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance)
         let mean = runningMean.scalars
-        let inverse = runningVariance.scalars.map { 1 / (($0 + epsilon).squareRoot()) }
+        let inverse = inverseStandardDeviations(runningVariance.scalars, epsilon: epsilon)
         let output = normalise(input, mean: mean, inverseStandardDeviation: inverse, weight: weight, bias: bias, rectify: rectify)
         return (output, Saved(mean: mean, inverseStandardDeviation: inverse, usedBatchStatistics: false, replicas: nil))
+    }
+
+    /// Evaluation mode's normalisation (and ReLU when `rectify`) as one per-channel map,
+    /// for a convolution to apply to its output tiles: the same scales and shifts as
+    /// ``inferenceForward(input:weight:bias:runningMean:runningVariance:epsilon:rectify:)``,
+    /// so that the folded result equals the unfolded one.
+    public static func inferenceMap(
+        weight: Tensor, bias: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float = 1e-5, rectify: Bool = false
+    ) -> ChannelAffine {
+        let (scale, shift) = scalesAndShifts(
+            mean: runningMean.scalars, inverseStandardDeviation: inverseStandardDeviations(runningVariance.scalars, epsilon: epsilon),
+            weight: weight.scalars, bias: bias.scalars)
+        return ChannelAffine(scale: scale, shift: shift, rectify: rectify)
+    }
+
+    /// `1/√(σ² + ε)` of each variance.
+    private static func inverseStandardDeviations(_ variance: [Float], epsilon: Float) -> [Float] {
+        variance.map { 1 / (($0 + epsilon).squareRoot()) }
+    }
+
+    /// `y = (x − mean)·inverse·γ + β` as `y = scale·x + shift`, per channel.
+    private static func scalesAndShifts(
+        mean: [Float], inverseStandardDeviation inverse: [Float], weight gamma: [Float], bias beta: [Float]
+    ) -> (scale: [Float], shift: [Float]) {
+        let scale = (0..<gamma.count).map { gamma[$0] * inverse[$0] }
+        return (scale, (0..<gamma.count).map { beta[$0] - mean[$0] * scale[$0] })
     }
 
     /// Gradients with respect to the input, γ and β.
@@ -215,11 +241,10 @@ public enum BatchNormalization {
         let plane = input.shape.dropFirst(2).reduce(1, *)
         let output = Tensor(uninitializedShape: input.shape)
         nonisolated(unsafe) let x = input.storage.pointer, y = output.storage.pointer
-        nonisolated(unsafe) let gamma = weight.storage.pointer, beta = bias.storage.pointer
+        let (scales, shifts) = scalesAndShifts(mean: mean, inverseStandardDeviation: inverse, weight: weight.scalars, bias: bias.scalars)
         Parallel.forEach(batch * channels) { index in
             let channel = index % channels
-            let scale = gamma[channel] * inverse[channel]
-            let shift = beta[channel] - mean[channel] * scale
+            let scale = scales[channel], shift = shifts[channel]
             let start = index * plane
             if rectify {
                 for position in start..<(start + plane) { y[position] = max(x[position] * scale + shift, 0) }

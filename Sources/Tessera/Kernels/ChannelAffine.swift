@@ -19,18 +19,6 @@ public struct ChannelAffine: Sendable {
         self.rectify = rectify
     }
 
-    /// Batch norm with running statistics, `γ·(y − μ)/√(σ² + ε) + β`, as `scale·y + shift`
-    /// (the products ``BatchNormalization`` forms in evaluation mode, so that the folded
-    /// result equals the unfolded one).
-    public static func batchNorm(
-        weight: Tensor, bias: Tensor, runningMean: Tensor, runningVariance: Tensor, epsilon: Float, rectify: Bool
-    ) -> ChannelAffine {
-        let gamma = weight.scalars, beta = bias.scalars, mean = runningMean.scalars
-        let scale = zip(gamma, runningVariance.scalars).map { $0 * (1 / ($1 + epsilon).squareRoot()) }
-        let shift = (0..<scale.count).map { beta[$0] - mean[$0] * scale[$0] }
-        return ChannelAffine(scale: scale, shift: shift, rectify: rectify)
-    }
-
     /// The channels the map covers.
     public var channels: Int { shift.count }
 

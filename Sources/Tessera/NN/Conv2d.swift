@@ -46,7 +46,7 @@ public final class Conv2d: Module, UnaryLayer {
             && [normalization.weight, normalization.bias, normalization.runningMean, normalization.runningVar]
                 .allSatisfy { $0.value.shape == [outputChannels] }
         guard foldable else { return normalization(self(input), rectify: rectify) }
-        let epilogue = ChannelAffine.batchNorm(
+        let epilogue = BatchNormalization.inferenceMap(
             weight: normalization.weight.value, bias: normalization.bias.value,
             runningMean: normalization.runningMean.value, runningVariance: normalization.runningVar.value,
             epsilon: normalization.epsilon, rectify: rectify)
