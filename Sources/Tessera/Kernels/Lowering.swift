@@ -194,9 +194,7 @@ struct Lowering {
     ) {
         let tiling = tiling(sharing)
         BLASThreads.holding(tiling.parts > 1 ? 1 : context.threads) {
-            // The loop `forEachPlacement` hands each tile, for `body` to use too.
-            let tileLoop: Loop
-            if tiling.parts > 1 { tileLoop = Self.serially } else { tileLoop = Parallel.forEach }
+            let tileLoop = Self.loop(parts: tiling.parts)
             forEachPlacement(of: tiling, division: division, imagesOnOneCore: false) { placement, part, loop in
                 if let columns = tiling.columnBuffers[part] { fillColumns(columns, of: images, at: placement, loop: loop) }
                 withTile(
@@ -242,7 +240,7 @@ struct Lowering {
         of tiling: Tiling, division: Division, imagesOnOneCore: Bool, _ visit: (Placement, _ part: Int, Loop) -> Void
     ) {
         guard tiling.parts > 1 else {
-            for placement in tiling.placements { visit(placement, 0, Parallel.forEach) }
+            for placement in tiling.placements { visit(placement, 0, Self.loop(parts: 1)) }
             return
         }
         // Runs of placements that one core takes together, in order.
@@ -259,7 +257,7 @@ struct Lowering {
             nonisolated(unsafe) let visit = visit
             Parallel.forEach(tiling.parts) { part in
                 func take(_ unit: Range<Int>) {
-                    for index in unit { visit(tiling.placements[index], part, Self.serially) }
+                    for index in unit { visit(tiling.placements[index], part, Self.loop(parts: tiling.parts)) }
                 }
                 switch division {
                 case .firstFree:
@@ -380,6 +378,13 @@ struct Lowering {
 
     /// A loop over `0..<count` (with a grain, as ``Parallel/forEach(_:grain:_:)`` takes).
     private typealias Loop = (_ count: Int, _ grain: Int, _ body: (Int) -> Void) -> Void
+
+    /// How a tile's loops run: split over the cores when they share every tile (one part),
+    /// serially on its core when each core takes tiles of its own.
+    private static func loop(parts: Int) -> Loop {
+        if parts > 1 { return serially }
+        return Parallel.forEach
+    }
 
     /// The loop of a core lowering a tile of its own.
     private static func serially(_ count: Int, _ grain: Int, _ body: (Int) -> Void) {
