@@ -72,7 +72,8 @@ public enum Convolution2D {
     ) -> [Int] {
         let g = geometry(inputShape: inputShape, weightShape: weightShape, stride: stride, padding: padding, dilation: dilation)
         let sharing = Lowering.sharing(of: pass, geometry: g, factorChannels: weightShape[0], batch: inputShape[0], context: context)
-        return Lowering.tileWidths(geometry: g, batch: inputShape[0], sharing: sharing, context: context)
+        return Lowering.tileWidths(
+            geometry: g, factorChannels: weightShape[0], batch: inputShape[0], sharing: sharing, context: context)
     }
 
     /// `dx = col2im(Wᵀ · dy)`, the gradient of the loss with respect to the input.

@@ -94,13 +94,19 @@ struct Lowering {
     /// when they share every tile, as they also do when the pass has a pointwise geometry
     /// or a single core).
     private static func placements(
-        _ sharing: Sharing, geometry g: ConvolutionGeometry, batch: Int, context: ExecutionContext
+        _ sharing: Sharing, geometry g: ConvolutionGeometry, factorChannels: Int, batch: Int, context: ExecutionContext
     ) -> (placements: [Placement], parts: Int) {
         let parts = parts(sharing, geometry: g, threads: context.threads)
+        // Every tile's GEMM streams the whole `[R, K]` weight matrix (or, for a weight
+        // gradient, its sums) once: a tile's columns are made at least as large, so that
+        // the weights cost no more traffic than the columns (docs/performance.md).
+        let weightElements = factorChannels * g.columnRows
         guard parts > 1 else {
-            return (placements(geometry: g, batch: batch, tileElements: context.tuning.sharedTileElements), 1)
+            let tileElements = max(context.tuning.sharedTileElements, weightElements)
+            return (placements(geometry: g, batch: batch, tileElements: tileElements), 1)
         }
-        return (placements(geometry: g, batch: batch, evenlyFor: parts, tileElements: context.tuning.coreTileElements), parts)
+        let tileElements = max(context.tuning.coreTileElements, weightElements)
+        return (placements(geometry: g, batch: batch, evenlyFor: parts, tileElements: tileElements), parts)
     }
 
     /// How many cores take turns over the tiles of a pass shared as `sharing`.
@@ -111,7 +117,8 @@ struct Lowering {
     /// The tiles for `sharing` and each part's buffers.
     private func tiling(_ sharing: Sharing) -> Tiling {
         let g = geometry
-        let (placements, parts) = Self.placements(sharing, geometry: g, batch: batch, context: context)
+        let (placements, parts) = Self.placements(
+            sharing, geometry: g, factorChannels: factorChannels, batch: batch, context: context)
         let width = placements.map { $0.width(outputWidth: g.outputSize.width) }.max() ?? 0
         guard !g.isPointwise else {
             let none = [UnsafeMutablePointer<Float>?](repeating: nil, count: parts)
@@ -178,8 +185,10 @@ struct Lowering {
     /// The width (pixels over all images) of every tile a pass shared as `sharing` cuts a
     /// batch into, in order: the N of each GEMM of a forward or backward-data pass, the K
     /// of each of a backward-weight pass.
-    static func tileWidths(geometry: ConvolutionGeometry, batch: Int, sharing: Sharing, context: ExecutionContext) -> [Int] {
-        placements(sharing, geometry: geometry, batch: batch, context: context).placements.map {
+    static func tileWidths(
+        geometry: ConvolutionGeometry, factorChannels: Int, batch: Int, sharing: Sharing, context: ExecutionContext
+    ) -> [Int] {
+        placements(sharing, geometry: geometry, factorChannels: factorChannels, batch: batch, context: context).placements.map {
             $0.width(outputWidth: geometry.outputSize.width)
         }
     }

@@ -33,6 +33,25 @@ struct ExecutionContextTests {
         #expect(tiles.count >= 32 && tiles.allSatisfy { $0 <= 512 }, "\(tiles)")
     }
 
+    @Test("a tile's columns hold at least as many floats as the weights its GEMM streams")
+    func tilesAmortizeTheWeights() {
+        // 128 × 64·3·3 = 73 728 weight floats against tiles of 4096 (per core) or 8192
+        // (shared) column floats, 576 rows each: without the rule, 16² would be cut into
+        // single rows; with it, each tile holds ≥ 128 pixels.
+        let (input, weight) = ([1, 64, 16, 16], [128, 64, 3, 3])
+        let small = KernelTuning(coreTileElements: 4096, sharedTileElements: 8192, columnPadding: 0)
+        for threads in [1, 2] {
+            let tiles = withExecutionContext(ExecutionContext(threads: threads, tuning: small)) {
+                Convolution2D.tileWidths(inputShape: input, weightShape: weight, padding: 1, pass: .forward)
+            }
+            #expect(tiles == [128, 128], "\(threads) threads: \(tiles)")
+        }
+        let fewWeights = withExecutionContext(ExecutionContext(threads: 1, tuning: small)) {
+            Convolution2D.tileWidths(inputShape: input, weightShape: [4, 64, 3, 3], padding: 1, pass: .forward)
+        }
+        #expect(fewWeights.count == 16 && fewWeights.allSatisfy { $0 == 16 }, "\(fewWeights)")
+    }
+
     @Test("two tasks with different thread counts convolve at once and get what each gets alone")
     func concurrentContexts() {
         var generator = RandomGenerator(seed: 21)
