@@ -9,15 +9,16 @@ import Synchronization
 /// ways (``Sharing``):
 ///
 /// - **Tiles per core**: each core takes tiles of about ``KernelTuning/coreTileElements``
-///   floats of its own, fills each with im2col (or empties it with col2im)
-///   around a single-threaded GEMM, with no hand-over between the cores until the pass
+///   floats of its own (at least the weights' `R × K`), fills each with im2col (or
+///   empties it with col2im) around a single-threaded GEMM, with no hand-over between the cores until the pass
 ///   ends (faster than one multi-threaded GEMM after another: docs/performance.md). A
 ///   weight gradient then sums each core's tiles into sums of its own, added at the end;
 ///   an input gradient gives all tiles of one image, which scatter onto overlapping rows,
 ///   to the same core.
 /// - **Every tile shared** (see ``sharing(of:geometry:factorChannels:batch:)`` for when):
-///   tiles of at most ``KernelTuning/sharedTileElements`` floats one after another, im2col or
-///   col2im split over the cores, the GEMM on OpenBLAS's threads.
+///   tiles of at most ``KernelTuning/sharedTileElements`` floats (or the weights' `R × K`,
+///   if larger) one after another, im2col or col2im split over the cores, the GEMM on
+///   OpenBLAS's threads.
 ///
 /// How a tile covers the batch:
 /// - A large image is cut into tiles of output rows; its factor is used in place.
