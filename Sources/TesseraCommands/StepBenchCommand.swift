@@ -141,6 +141,15 @@ struct StepBenchResult: Decodable, CustomStringConvertible {
         self.batchMilliseconds = batchMilliseconds
     }
 
+    /// The same result with another inference time.
+    func replacingInference(milliseconds: Double) -> StepBenchResult {
+        StepBenchResult(
+            config: config, framework: framework, trainMilliseconds: trainMilliseconds, inferMilliseconds: milliseconds,
+            imagesPerSecond: imagesPerSecond, trainGFlops: trainGFlops, peakRSSMegabytes: peakRSSMegabytes, threads: threads,
+            processes: processes ?? 1, allReduceMilliseconds: allReduceMilliseconds, hiddenFraction: hiddenFraction,
+            batchMilliseconds: batchMilliseconds)
+    }
+
     var json: String {
         String(
             format: "{\"config\": \"%@\", \"framework\": \"%@\", \"train_ms_per_step\": %.2f, \"infer_ms_per_batch\": %.2f, \"images_per_second\": %.2f, \"train_gflops\": %.1f, \"peak_rss_mb\": %.1f, \"threads\": %ld, \"processes\": %ld, \"allreduce_ms_per_step\": %.2f, \"allreduce_hidden_fraction\": %.3f, \"batch_ms_per_step\": %.2f}",
