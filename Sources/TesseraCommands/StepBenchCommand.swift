@@ -110,7 +110,7 @@ struct StepBenchResult: Decodable, CustomStringConvertible {
     let config: String
     let framework: String
     let trainMilliseconds: Double
-    let inferMilliseconds: Double
+    var inferMilliseconds: Double
     let imagesPerSecond: Double
     let trainGFlops: Double?
     let peakRSSMegabytes: Double
@@ -139,15 +139,6 @@ struct StepBenchResult: Decodable, CustomStringConvertible {
         (self.imagesPerSecond, self.trainGFlops, self.peakRSSMegabytes, self.threads) = (imagesPerSecond, trainGFlops, peakRSSMegabytes, threads)
         (self.processes, self.allReduceMilliseconds, self.hiddenFraction) = (processes, allReduceMilliseconds, hiddenFraction)
         self.batchMilliseconds = batchMilliseconds
-    }
-
-    /// The same result with another inference time.
-    func replacingInference(milliseconds: Double) -> StepBenchResult {
-        StepBenchResult(
-            config: config, framework: framework, trainMilliseconds: trainMilliseconds, inferMilliseconds: milliseconds,
-            imagesPerSecond: imagesPerSecond, trainGFlops: trainGFlops, peakRSSMegabytes: peakRSSMegabytes, threads: threads,
-            processes: processes ?? 1, allReduceMilliseconds: allReduceMilliseconds, hiddenFraction: hiddenFraction,
-            batchMilliseconds: batchMilliseconds)
     }
 
     var json: String {

@@ -128,10 +128,11 @@ struct SuiteBenchCommand: ParsableCommand {
     /// The round with the shortest training step, with the shortest inference of any round
     /// (each is timed on its own, so each keeps its least disturbed round; nil for no rounds).
     private static func fastest(_ rounds: [StepBenchResult]) -> StepBenchResult? {
-        guard let best = rounds.min(by: { $0.trainMilliseconds < $1.trainMilliseconds }),
+        guard var best = rounds.min(by: { $0.trainMilliseconds < $1.trainMilliseconds }),
               let inference = rounds.map(\.inferMilliseconds).min()
         else { return nil }
-        return best.replacingInference(milliseconds: inference)
+        best.inferMilliseconds = inference
+        return best
     }
 
     /// The benchmark script, after checking that python3 can import torch.
