@@ -10,11 +10,11 @@ import Synchronization
 ///
 /// - **Tiles per core**: each core takes tiles of about ``KernelTuning/coreTileElements``
 ///   floats of its own (at least the weights' `R × K`), fills each with im2col (or
-///   empties it with col2im) around a single-threaded GEMM, with no hand-over between the cores until the pass
-///   ends (faster than one multi-threaded GEMM after another: docs/performance.md). A
-///   weight gradient then sums each core's tiles into sums of its own, added at the end;
-///   an input gradient gives all tiles of one image, which scatter onto overlapping rows,
-///   to the same core.
+///   empties it with col2im) around a single-threaded GEMM, with no hand-over between the
+///   cores until the pass ends (faster than one multi-threaded GEMM after another:
+///   docs/performance.md). A weight gradient then sums each core's tiles into sums of its
+///   own, added at the end; an input gradient gives all tiles of one image, which scatter
+///   onto overlapping rows, to the same core.
 /// - **Every tile shared** (see ``sharing(of:geometry:factorChannels:batch:)`` for when):
 ///   tiles of at most ``KernelTuning/sharedTileElements`` floats (or the weights' `R × K`,
 ///   if larger) one after another, im2col or col2im split over the cores, the GEMM on
@@ -101,12 +101,9 @@ struct Lowering {
         // Every tile's GEMM streams the whole `[R, K]` weight matrix (or, for a weight
         // gradient, its sums) once: a tile's columns are made at least as large, so that
         // the weights cost no more traffic than the columns (docs/performance.md).
-        let weightElements = factorChannels * g.columnRows
-        guard parts > 1 else {
-            let tileElements = max(context.tuning.sharedTileElements, weightElements)
-            return (placements(geometry: g, batch: batch, tileElements: tileElements), 1)
-        }
-        let tileElements = max(context.tuning.coreTileElements, weightElements)
+        let cacheElements = parts > 1 ? context.tuning.coreTileElements : context.tuning.sharedTileElements
+        let tileElements = max(cacheElements, factorChannels * g.columnRows)
+        guard parts > 1 else { return (placements(geometry: g, batch: batch, tileElements: tileElements), 1) }
         return (placements(geometry: g, batch: batch, evenlyFor: parts, tileElements: tileElements), parts)
     }
 
