@@ -11,8 +11,9 @@ import Synchronization
 /// ``KernelFamily`` that the CPU and the operating system support and, when OpenBLAS runs
 /// a narrower one and the user set no `OPENBLAS_CORETYPE`, loads that family's kernels in
 /// the running process, checks them against a reference loop, and falls back to
-/// OpenBLAS's own choice if they disagree. A `OPENBLAS_CORETYPE` set by the user is
-/// always respected.
+/// OpenBLAS's own choice if they disagree. Where the CPU executes AVX-512 in halves (its
+/// vector datapath is narrower than 512 bits), it runs the AVX2 kernels instead, unless
+/// the widest time far faster. A `OPENBLAS_CORETYPE` set by the user is always respected.
 ///
 /// Loading kernels is a process-wide act: the `tessera` command does it once at start; a
 /// program embedding Tessera calls ``chooseForCPU()`` itself (otherwise the first
@@ -29,6 +30,10 @@ public enum BLASKernels {
         /// Tessera, in place of the narrower kernels of this core (OpenBLAS's pick, or
         /// kernels loaded since).
         case tessera(replacing: String)
+        /// Tessera, on a CPU whose vector datapath is narrower than its widest registers,
+        /// having timed sgemm under these kernels (`rate`, GFLOP/s) and under those of core
+        /// `other` (`otherRate`).
+        case timed(rate: Double, other: String, otherRate: Double)
         /// Tessera tried this core's kernels, which failed their check (`reason`), and
         /// went back to OpenBLAS's own choice.
         case fallback(rejected: String, reason: String)
@@ -46,6 +51,13 @@ public enum BLASKernels {
         /// The widest family this CPU and its operating system support.
         public let widestSupported: KernelFamily
 
+        package init(coreName: String, family: KernelFamily?, chooser: Chooser, widestSupported: KernelFamily) {
+            self.coreName = coreName
+            self.family = family
+            self.chooser = chooser
+            self.widestSupported = widestSupported
+        }
+
         /// "Cooperlake kernels (AVX-512 + BF16), chosen by OpenBLAS", with what would be
         /// faster when a narrower family runs.
         public var description: String {
@@ -54,6 +66,11 @@ public enum BLASKernels {
             case .openBLAS: text += "chosen by OpenBLAS"
             case .user(let value): text += "set by the user (OPENBLAS_CORETYPE=\(value))"
             case .tessera(let replaced): text += "chosen by Tessera in place of \(replaced), narrower than this CPU supports"
+            case .timed(let rate, let other, let otherRate):
+                text += "chosen by Tessera for this CPU's "
+                    + "\(CPU.current.vectorDatapathBits.map { "\($0)-bit" } ?? "narrow") vector units "
+                    + "(sgemm \(Int(rate.rounded())) GFLOP/s, \(other) \(Int(otherRate.rounded())))"
+                return text
             case .fallback(let rejected, let reason):
                 text += "chosen by OpenBLAS; Tessera's choice \(rejected) failed its check (\(reason))"
             case .program: text += "loaded by the program"
@@ -89,10 +106,36 @@ public enum BLASKernels {
         return widest
     }
 
+    /// The family to run when the user set none: the widest the CPU supports, except where
+    /// that is an AVX-512 family and the CPU's vector datapath (`datapathBits`) is
+    /// narrower than 512 bits. There the AVX2 kernels run, unless `rate` (GFLOP/s of a
+    /// family's sgemm, called only then) finds the widest faster by more than
+    /// ``wideKernelsMargin``: a guard against a CPU that misreports its datapath, set so
+    /// far from the rates seen that timing noise cannot change the choice from one run to
+    /// the next (results then stay reproducible).
+    package static func preferred(
+        widest: KernelFamily, datapathBits: Int?, rate: (KernelFamily) -> Double
+    ) -> KernelFamily {
+        guard runsInHalves(widest, datapathBits: datapathBits) else { return widest }
+        let narrow = rate(.avx2)
+        return rate(widest) > narrow * (1 + wideKernelsMargin) ? widest : .avx2
+    }
+
+    /// Whether `widest` is an AVX-512 family whose instructions a datapath of `datapathBits`
+    /// executes in parts.
+    private static func runsInHalves(_ widest: KernelFamily, datapathBits: Int?) -> Bool {
+        guard widest >= .avx512, let bits = datapathBits else { return false }
+        return bits < 512
+    }
+
+    /// How much faster the AVX-512 kernels must time on a narrow datapath to be kept.
+    package static let wideKernelsMargin = 0.25
+
     /// Loads the kernels Tessera runs on this CPU: those of the user's `OPENBLAS_CORETYPE`
-    /// when it is set, else the widest family the CPU supports whenever a narrower one
-    /// runs (OpenBLAS's pick, or one loaded since). Kernels that compute wrongly are
-    /// replaced by OpenBLAS's own choice, and standard error says so in one line.
+    /// when it is set, else the ``preferred(widest:datapathBits:rate:)`` family, loaded
+    /// whenever a narrower one runs (OpenBLAS's pick, or one loaded since) or when timing
+    /// decided. Kernels that compute wrongly are replaced by OpenBLAS's own choice, and
+    /// standard error says so in one line.
     @discardableResult
     public static func chooseForCPU() -> Choice {
         let running = BLAS.coreName
@@ -103,7 +146,25 @@ public enum BLASKernels {
             }
             return current
         }
-        guard let family = replacement(for: running, widest: KernelFamily.widest(for: CPU.current.features), userSetting: nil) else {
+        let widest = KernelFamily.widest(for: CPU.current.features)
+        var rates: [KernelFamily: Double] = [:]
+        let target = preferred(widest: widest, datapathBits: CPU.current.vectorDatapathBits) { family in
+            let rate = (try? timedRate(of: family)) ?? 0
+            rates[family] = rate
+            return rate
+        }
+        if !rates.isEmpty {
+            let other = target == widest ? KernelFamily.avx2 : widest
+            do {
+                if BLAS.coreName.lowercased() != target.coreName.lowercased() { try reloadChecked(coreName: target.coreName) }
+                chooser.withLock { $0 = .timed(rate: rates[target] ?? 0, other: other.coreName, otherRate: rates[other] ?? 0) }
+            } catch {
+                chooser.withLock { $0 = .fallback(rejected: target.coreName, reason: "\(error)") }
+                FileHandle.standardError.write(Data("tessera: \(current)\n".utf8))
+            }
+            return current
+        }
+        guard let family = replacement(for: running, widest: widest, userSetting: nil) else {
             return current
         }
         do {
@@ -137,6 +198,24 @@ public enum BLASKernels {
             chooser.withLock { $0 = nil }
             throw error
         }
+    }
+
+    /// GFLOP/s of `family`'s kernels, loaded and checked, on an sgemm of a convolution's
+    /// shape (256 output channels, 1024 pixels, K = 576): the best of five calls after one
+    /// to warm up, on the threads OpenBLAS has.
+    private static func timedRate(of family: KernelFamily) throws -> Double {
+        try reloadChecked(coreName: family.coreName)
+        let (m, n, k) = (256, 1024, 576)
+        let a = [Float](repeating: 0.5, count: m * k), b = [Float](repeating: 0.25, count: k * n)
+        var c = [Float](repeating: 0, count: m * n)
+        var best = Double.infinity
+        for call in 0..<6 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            BLAS.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if call > 0 { best = min(best, seconds) }
+        }
+        return 2 * Double(m * n * k) / best / 1e9
     }
 
     /// ``reload(coreName:)`` and the ``gemmError()`` check; kernels that fail either are
@@ -223,11 +302,14 @@ public enum BLASKernels {
     }
 
     /// Printed once, on the first GEMM of a process whose kernels nobody chose, when
-    /// OpenBLAS runs a narrower family than the CPU supports.
+    /// OpenBLAS runs a narrower family than the CPU supports (than AVX2, where AVX-512 runs
+    /// in halves).
     static let noticeOnce: Void = {
         let running = BLAS.coreName
+        let widest = KernelFamily.widest(for: CPU.current.features)
+        let expected = runsInHalves(widest, datapathBits: CPU.current.vectorDatapathBits) ? KernelFamily.avx2 : widest
         guard chooser.withLock({ $0 == nil }),
-              let family = replacement(for: running, widest: KernelFamily.widest(for: CPU.current.features), userSetting: userSetting)
+              let family = replacement(for: running, widest: expected, userSetting: userSetting)
         else { return }
         FileHandle.standardError.write(Data("""
             tessera: OpenBLAS runs its \(running) kernels, but this CPU supports \(family.instructions); \

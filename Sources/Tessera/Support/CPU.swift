@@ -17,14 +17,21 @@ public struct CPU: Sendable, Equatable {
     public let features: VectorFeatures
     /// The L2 cache of one core in bytes, when sysfs or CPUID says.
     public let l2CacheBytes: Int?
+    /// The width in bits of the units that execute vector instructions, when the CPU says
+    /// (AMD's CPUID leaf 0x8000001A: 128 or 256; wider registers then run in parts).
+    public let vectorDatapathBits: Int?
 
-    public init(vendor: String, brand: String, family: Int, model: Int, features: VectorFeatures, l2CacheBytes: Int?) {
+    public init(
+        vendor: String, brand: String, family: Int, model: Int, features: VectorFeatures, l2CacheBytes: Int?,
+        vectorDatapathBits: Int? = nil
+    ) {
         self.vendor = vendor
         self.brand = brand
         self.family = family
         self.model = model
         self.features = features
         self.l2CacheBytes = l2CacheBytes
+        self.vectorDatapathBits = vectorDatapathBits
     }
 
     /// The CPU of this process, read once.
@@ -50,7 +57,15 @@ public struct CPU: Sendable, Equatable {
         let brand = string(ofRegisters: (0x8000_0002...0x8000_0004).flatMap { cpuid(UInt32($0)) })
         let l2 = cacheBytes(level: 2, sysfs: URL(fileURLWithPath: "/sys/devices/system/cpu/cpu\(CoreBudget.current.allowedCores.first ?? 0)/cache"))
             ?? cpuidCacheBytes(level: 2, vendor: vendor)
-        return CPU(vendor: vendor, brand: brand, family: family, model: model, features: VectorFeatures.read(), l2CacheBytes: l2)
+        return CPU(
+            vendor: vendor, brand: brand, family: family, model: model, features: VectorFeatures.read(), l2CacheBytes: l2,
+            vectorDatapathBits: datapathBits(performanceIdentifiers: cpuid(0x8000_001A)[0]))
+    }
+
+    /// The vector datapath width that EAX of CPUID leaf 0x8000001A states (bit 0: 128 bits,
+    /// bit 2: 256 bits); nil when it states neither, as on CPUs without the leaf.
+    package static func datapathBits(performanceIdentifiers eax: UInt32) -> Int? {
+        eax & 1 << 2 != 0 ? 256 : eax & 1 != 0 ? 128 : nil
     }
 
     /// The size of the unified or data cache of `level` that sysfs lists under `sysfs`

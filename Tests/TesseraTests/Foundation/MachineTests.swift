@@ -42,6 +42,45 @@ struct MachineTests {
         #expect(BLASKernels.replacement(for: "NEOVERSEN1", widest: .avx512, userSetting: nil) == nil)
     }
 
+    @Test("AVX2 replaces AVX-512 only where the vector datapath is narrower than 512 bits, unless AVX-512 times far faster")
+    func timedPreference() {
+        var timed: [KernelFamily] = []
+        func rates(_ table: [KernelFamily: Double]) -> (KernelFamily) -> Double {
+            { family in timed.append(family); return table[family] ?? 0 }
+        }
+        let avx2Faster = rates([.avx2: 110, .avx512bf16: 100, .avx512: 100])
+        #expect(BLASKernels.preferred(widest: .avx512bf16, datapathBits: nil, rate: avx2Faster) == .avx512bf16)
+        #expect(BLASKernels.preferred(widest: .avx512bf16, datapathBits: 512, rate: avx2Faster) == .avx512bf16)
+        #expect(BLASKernels.preferred(widest: .avx2, datapathBits: 256, rate: avx2Faster) == .avx2)
+        #expect(timed.isEmpty, "nothing to time: \(timed)")
+        #expect(BLASKernels.preferred(widest: .avx512bf16, datapathBits: 256, rate: avx2Faster) == .avx2)
+        #expect(BLASKernels.preferred(widest: .avx512, datapathBits: 128, rate: avx2Faster) == .avx2)
+        #expect(Set(timed) == [.avx2, .avx512bf16, .avx512])
+        let wideWithinMargin = rates([.avx2: 100, .avx512bf16: 120])
+        #expect(BLASKernels.preferred(widest: .avx512bf16, datapathBits: 256, rate: wideWithinMargin) == .avx2)
+        let wideFaster = rates([.avx2: 234, .avx512bf16: 389])
+        #expect(BLASKernels.preferred(widest: .avx512bf16, datapathBits: 256, rate: wideFaster) == .avx512bf16)
+    }
+
+    @Test("CPUID 0x8000001A's EAX gives the vector datapath: bit 2 256 bits, bit 0 128, neither unknown")
+    func datapathWidth() {
+        #expect(CPU.datapathBits(performanceIdentifiers: 0x6) == 256, "FP256 and MOVU, as an AMD family 25 reports")
+        #expect(CPU.datapathBits(performanceIdentifiers: 0x4) == 256)
+        #expect(CPU.datapathBits(performanceIdentifiers: 0x3) == 128)
+        #expect(CPU.datapathBits(performanceIdentifiers: 0x2) == nil, "MOVU alone")
+        #expect(CPU.datapathBits(performanceIdentifiers: 0) == nil, "no such leaf")
+    }
+
+    @Test("a timed choice names the other kernels and both rates, and no wider family to try")
+    func timedDescription() {
+        let choice = BLASKernels.Choice(
+            coreName: "Haswell", family: .avx2, chooser: .timed(rate: 213.4, other: "Cooperlake", otherRate: 191),
+            widestSupported: .avx512bf16)
+        #expect(choice.description.contains("Haswell kernels (AVX2 + FMA), chosen by Tessera for this CPU's"))
+        #expect(choice.description.contains("(sgemm 213 GFLOP/s, Cooperlake 191)"))
+        #expect(!choice.description.contains("could run"))
+    }
+
     @Test("the running kernels are reported with who chose them, the user's OPENBLAS_CORETYPE first")
     func currentChoice() {
         let choice = BLASKernels.current
@@ -161,7 +200,7 @@ struct MachineTests {
 struct KernelChoiceProcessTests {
     /// The command loads every family the CPU supports, widest first, then chooses again
     /// from the narrowest: the path Tessera takes on a CPU that OpenBLAS does not know.
-    @Test("selfcheck loads and checks every supported family, then ends on the user's kernels or the widest")
+    @Test("selfcheck loads and checks every supported family, then ends on the user's kernels or the preferred")
     func everyKernelFamily() throws {
         let result = try TesseraProcess.run(["selfcheck", "--every-kernel-family"])
         #expect(result.status == 0, "\(result.output)")
@@ -176,10 +215,16 @@ struct KernelChoiceProcessTests {
             final = setting
         } else {
             let widest = KernelFamily.widest(for: CPU.current.features)
-            if widest > .sse3 {
-                #expect(result.output.contains("chosen by Tessera in place of Prescott"), "\(result.output)")
+            if widest >= .avx512, let bits = CPU.current.vectorDatapathBits, bits < 512 {
+                // AVX-512 in halves: AVX2 runs unless the widest family times far faster.
+                #expect(result.output.contains("chosen by Tessera for this CPU's"), "\(result.output)")
+                final = result.output.contains("chosen from Prescott: Haswell kernels") ? "Haswell" : widest.coreName
+            } else {
+                if widest > .sse3 {
+                    #expect(result.output.contains("chosen by Tessera in place of Prescott"), "\(result.output)")
+                }
+                final = widest.coreName
             }
-            final = widest.coreName
         }
         #expect(result.output.contains("Engine self-check passed (OpenBLAS threads: \(CoreBudget.current.threads), \(final) kernels)."))
     }
