@@ -114,14 +114,14 @@ struct SuiteBenchCommand: ParsableCommand {
     }
 
     /// A note for when the user's `OPENBLAS_CORETYPE` holds OpenBLAS to narrower kernels
-    /// than the CPU has: PyTorch's oneDNN is not bound by it and uses the wider ones.
+    /// than Tessera would run: PyTorch's oneDNN is not bound by it and uses the widest.
     private static var narrowKernelsNote: String? {
         let kernels = BLASKernels.current
-        guard case .user(let value) = kernels.chooser, let family = kernels.family, family < kernels.widestSupported else { return nil }
+        guard case .user(let value) = kernels.chooser, let family = kernels.family, family < kernels.preferred else { return nil }
         return """
             note: OPENBLAS_CORETYPE=\(value) holds OpenBLAS to its \(kernels.coreName) kernels (\(family.instructions)) although \
             this CPU supports \(kernels.widestSupported.instructions), which PyTorch uses regardless; without the variable \
-            Tessera runs \(kernels.widestSupported.coreName) (`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE tessera bench …`).
+            Tessera runs \(kernels.preferred.coreName) (`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE tessera bench …`).
             """
     }
 

@@ -50,12 +50,19 @@ public enum BLASKernels {
         public let chooser: Chooser
         /// The widest family this CPU and its operating system support.
         public let widestSupported: KernelFamily
+        /// The family Tessera runs on this CPU when the user sets none: the widest, or AVX2
+        /// where AVX-512 runs in halves.
+        public let preferred: KernelFamily
 
-        package init(coreName: String, family: KernelFamily?, chooser: Chooser, widestSupported: KernelFamily) {
+        package init(
+            coreName: String, family: KernelFamily?, chooser: Chooser, widestSupported: KernelFamily,
+            preferred: KernelFamily? = nil
+        ) {
             self.coreName = coreName
             self.family = family
             self.chooser = chooser
             self.widestSupported = widestSupported
+            self.preferred = preferred ?? widestSupported
         }
 
         /// "Cooperlake kernels (AVX-512 + BF16), chosen by OpenBLAS", with what would be
@@ -75,8 +82,8 @@ public enum BLASKernels {
                 text += "chosen by OpenBLAS; Tessera's choice \(rejected) failed its check (\(reason))"
             case .program: text += "loaded by the program"
             }
-            if let family, family < widestSupported {
-                text += "; this CPU could run \(widestSupported.coreName) (\(widestSupported.instructions))"
+            if let family, family < preferred {
+                text += "; this CPU could run \(preferred.coreName) (\(preferred.instructions))"
             }
             return text
         }
@@ -93,9 +100,16 @@ public enum BLASKernels {
     public static var current: Choice {
         let name = BLAS.coreName
         let chosen = chooser.withLock { $0 } ?? userSetting.map(Chooser.user) ?? .openBLAS
+        let widest = KernelFamily.widest(for: CPU.current.features)
         return Choice(
-            coreName: name, family: KernelFamily(openBLASCore: name), chooser: chosen,
-            widestSupported: KernelFamily.widest(for: CPU.current.features))
+            coreName: name, family: KernelFamily(openBLASCore: name), chooser: chosen, widestSupported: widest,
+            preferred: expected(widest: widest))
+    }
+
+    /// The family Tessera loads on this CPU unless timing overrules it: AVX2 where `widest`
+    /// runs in halves, else `widest`.
+    private static func expected(widest: KernelFamily) -> KernelFamily {
+        runsInHalves(widest, datapathBits: CPU.current.vectorDatapathBits) ? .avx2 : widest
     }
 
     /// The family Tessera should load instead of `running`, or nil to keep it: nil when
@@ -306,10 +320,8 @@ public enum BLASKernels {
     /// in halves).
     static let noticeOnce: Void = {
         let running = BLAS.coreName
-        let widest = KernelFamily.widest(for: CPU.current.features)
-        let expected = runsInHalves(widest, datapathBits: CPU.current.vectorDatapathBits) ? KernelFamily.avx2 : widest
         guard chooser.withLock({ $0 == nil }),
-              let family = replacement(for: running, widest: expected, userSetting: userSetting)
+              let family = replacement(for: running, widest: expected(widest: KernelFamily.widest(for: CPU.current.features)), userSetting: userSetting)
         else { return }
         FileHandle.standardError.write(Data("""
             tessera: OpenBLAS runs its \(running) kernels, but this CPU supports \(family.instructions); \

@@ -79,6 +79,13 @@ struct MachineTests {
         #expect(choice.description.contains("Haswell kernels (AVX2 + FMA), chosen by Tessera for this CPU's"))
         #expect(choice.description.contains("(sgemm 213 GFLOP/s, Cooperlake 191)"))
         #expect(!choice.description.contains("could run"))
+        let user = { (core: String, family: KernelFamily) in
+            BLASKernels.Choice(
+                coreName: core, family: family, chooser: .user(core), widestSupported: .avx512bf16, preferred: .avx2
+            ).description
+        }
+        #expect(!user("Haswell", .avx2).contains("could run"), "the user's kernels are the ones Tessera prefers")
+        #expect(user("Prescott", .sse3).hasSuffix("; this CPU could run Haswell (AVX2 + FMA)"))
     }
 
     @Test("the running kernels are reported with who chose them, the user's OPENBLAS_CORETYPE first")
@@ -93,6 +100,7 @@ struct MachineTests {
             #expect(choice.chooser == .openBLAS)
         }
         #expect(choice.widestSupported == KernelFamily.widest(for: CPU.current.features))
+        #expect(choice.preferred == choice.widestSupported || choice.preferred == .avx2)
     }
 
     @Test("the running kernels' sgemm agrees with the double-precision loop")
