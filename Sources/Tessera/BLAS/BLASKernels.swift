@@ -163,9 +163,8 @@ public enum BLASKernels {
         let widest = KernelFamily.widest(for: CPU.current.features)
         var rates: [KernelFamily: Double] = [:]
         let target = preferred(widest: widest, datapathBits: CPU.current.vectorDatapathBits) { family in
-            let rate = (try? timedRate(of: family)) ?? 0
-            rates[family] = rate
-            return rate
+            if rates.isEmpty { rates = alternatedRates(of: [.avx2, widest]) }
+            return rates[family] ?? 0
         }
         if !rates.isEmpty {
             let other = target == widest ? KernelFamily.avx2 : widest
@@ -212,6 +211,17 @@ public enum BLASKernels {
             chooser.withLock { $0 = nil }
             throw error
         }
+    }
+
+    /// Each family's best ``timedRate(of:)`` over two rounds that take the families in turn,
+    /// so that a slow phase of the machine does not fall on one family alone (0 for kernels
+    /// that fail their check).
+    private static func alternatedRates(of families: [KernelFamily]) -> [KernelFamily: Double] {
+        var best: [KernelFamily: Double] = [:]
+        for _ in 0..<2 {
+            for family in families { best[family] = max(best[family] ?? 0, (try? timedRate(of: family)) ?? 0) }
+        }
+        return best
     }
 
     /// GFLOP/s of `family`'s kernels, loaded and checked, on an sgemm of a convolution's
