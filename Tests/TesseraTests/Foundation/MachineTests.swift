@@ -223,7 +223,7 @@ struct KernelChoiceProcessTests {
             final = setting
         } else {
             let widest = KernelFamily.widest(for: CPU.current.features)
-            if widest >= .avx512, let bits = CPU.current.vectorDatapathBits, bits < 512 {
+            if BLASKernels.current.preferred != widest {
                 // AVX-512 in halves: AVX2 runs unless the widest family times far faster.
                 #expect(result.output.contains("chosen by Tessera for this CPU's"), "\(result.output)")
                 final = result.output.contains("chosen from Prescott: Haswell kernels") ? "Haswell" : widest.coreName
