@@ -289,42 +289,6 @@ public enum BLASKernels {
         return unsafeBitCast(address, to: VoidFunction.self)
     }
 
-    /// The largest error ``gemmError()`` may have for kernels to be used. Rounding leaves
-    /// errors near 1e-7; wrong kernels, errors near 1.
-    public static let tolerance: Float = 1e-4
-
-    /// The largest error of OpenBLAS's sgemm on shapes that take its packed, edge and
-    /// multi-threaded paths, every transpose, against a loop in double precision, each
-    /// scaled by `Σ|a||b|` of its entry (infinite for a NaN).
-    public static func gemmError() -> Float {
-        var generator = RandomGenerator(seed: 2024)
-        var worst: Float = 0
-        for (m, n, k, transposeA, transposeB) in [
-            (67, 93, 129, false, false), (128, 96, 80, true, false), (61, 64, 160, false, true),
-            (33, 17, 65, true, true), (192, 256, 288, false, false),
-        ] {
-            let a = Tensor.uniform([m * k], low: -1, high: 1, using: &generator).scalars
-            let b = Tensor.uniform([k * n], low: -1, high: 1, using: &generator).scalars
-            var c = [Float](repeating: .nan, count: m * n)
-            let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
-            BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: &c, ldc: n)
-            for i in 0..<m {
-                for j in 0..<n {
-                    var sum = 0.0, scale = 0.0
-                    for p in 0..<k {
-                        let x = Double(transposeA ? a[p * lda + i] : a[i * lda + p])
-                        let y = Double(transposeB ? b[j * ldb + p] : b[p * ldb + j])
-                        sum += x * y
-                        scale += abs(x * y)
-                    }
-                    let error = Float(abs(Double(c[i * n + j]) - sum) / max(scale, 1e-30))
-                    worst = error.isNaN ? .infinity : max(worst, error)
-                }
-            }
-        }
-        return worst
-    }
-
     /// Printed once, on the first GEMM of a process whose kernels nobody chose, when
     /// OpenBLAS runs a narrower family than the CPU supports (than AVX2, where AVX-512 runs
     /// in halves).
