@@ -41,18 +41,17 @@ extension BLASKernels {
 private struct CheckProblem: Sendable {
     let m: Int, n: Int, k: Int
     let transposeA: Bool, transposeB: Bool
+    /// The row strides of `a` and `b` as stored (transposed or not).
+    let lda: Int, ldb: Int
     let a: [Float], b: [Float]
     let exact: [Double], scale: [Double]
 
-    var lda: Int { transposeA ? m : k }
-    var ldb: Int { transposeB ? k : n }
-
     init(m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, using generator: inout RandomGenerator) {
         (self.m, self.n, self.k, self.transposeA, self.transposeB) = (m, n, k, transposeA, transposeB)
+        (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
         a = Tensor.uniform([m * k], low: -1, high: 1, using: &generator).scalars
         b = Tensor.uniform([k * n], low: -1, high: 1, using: &generator).scalars
         var exact = [Double](repeating: 0, count: m * n), scale = [Double](repeating: 0, count: m * n)
-        let (lda, ldb) = (transposeA ? m : k, transposeB ? k : n)
         for i in 0..<m {
             for j in 0..<n {
                 var sum = 0.0, magnitude = 0.0
